@@ -11,6 +11,7 @@ const sdk = /^@opentelemetry\/(sdk-|context-|exporter-|resources|core$|instrumen
 const problems = [];
 for (const dir of readdirSync(join(root, 'packages'))) {
   const pkg = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8'));
+  if (pkg.private) continue;
   const deps = pkg.dependencies ?? {};
   const peers = pkg.peerDependencies ?? {};
   if (!peers['@opentelemetry/api'])

@@ -1,1 +1,3 @@
-export const placeholder = 1;
+export type { OtelExpressErrorHandlerOptions, OtelExpressOptions } from './middleware.js';
+export { otelExpress, otelExpressErrorHandler } from './middleware.js';
+export { expressRoute } from './route.js';

@@ -1,0 +1,431 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Attributes, Context, Link, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { RateLimitedDiag } from '../internal/diag.js';
+import { cap } from '../internal/limits.js';
+import { HttpServerMetrics } from '../metrics/http-server-metrics.js';
+import type { HttpInstrumentationOptions, IgnoreMatcher, SpanNameInfo } from '../options.js';
+import { validateHttpOptions } from '../options.js';
+import {
+  httpHeaderGetter,
+  resolvePropagator,
+  TRACERESPONSE_HEADER,
+  traceResponseHeaderValue,
+} from '../propagation/index.js';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_PATH,
+  ATTR_URL_QUERY,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+  ERROR_TYPE_ABORTED,
+} from '../semconv.js';
+import { METHOD_OTHER, normalizeMethod } from './method.js';
+import { parseHost, splitTarget } from './url.js';
+
+/**
+ * Marks a request that already has a tracewire server span, so mounting the middleware twice (or
+ * Express plus the Nest module) still gives one span. A `Symbol.for` key, so that two copies of
+ * the package agree.
+ */
+const SERVER_REQUEST = Symbol.for('tracewire.http.server.request');
+
+/** Who is instrumenting: the instrumentation scope of spans and metrics, and adapter hooks. */
+export interface HttpServerAdapter<TReq> {
+  /** Instrumentation scope name, e.g. `@tracewire/express`. */
+  name: string;
+  /** Instrumentation scope version. */
+  version: string;
+  /**
+   * Reads the route template when the request ends, if the adapter did not call `setRoute`. A throw
+   * is contained (the span just gets no route).
+   */
+  resolveRoute?: (request: TReq) => string | undefined;
+}
+
+/**
+ * One request's telemetry: its server span and context. Adapters get it from
+ * {@link HttpServerInstrumentation.start} and user code from {@link getServerRequest}.
+ */
+export interface ServerRequest {
+  /** The SERVER span of this request. */
+  readonly span: Span;
+  /** The context to run the rest of the request in (the span is active in it). */
+  readonly context: Context;
+  /** Sets the low-cardinality route template (`/users/:id`); never pass a raw path. */
+  setRoute(route: string | undefined): void;
+  /**
+   * Records an exception on the span, once per error object. `errorType` (low-cardinality, e.g.
+   * a gRPC code name) becomes `error.type` if the response never completes with a status.
+   */
+  recordException(error: unknown, errorType?: string): void;
+  /** Whether the span has ended. */
+  readonly ended: boolean;
+}
+
+/** Returns the tracewire server request of a Node request, if one is in progress. */
+export function getServerRequest(request: object): ServerRequest | undefined {
+  return (request as Record<symbol, ServerRequest | undefined>)[SERVER_REQUEST];
+}
+
+const PROTOCOL_VERSIONS: Readonly<Record<string, string>> = {
+  '1.0': '1.0',
+  '1.1': '1.1',
+  '2.0': '2',
+  '3.0': '3',
+};
+
+/**
+ * The server request lifecycle every HTTP adapter shares: extract the parent, start the SERVER
+ * span with the stable HTTP attributes, count the request as active, and end everything exactly
+ * once when the response closes, with the status actually sent.
+ *
+ * @example
+ * const instrumentation = new HttpServerInstrumentation(options, { name: 'my-adapter', version: '1.0.0' });
+ * http.createServer((req, res) => {
+ *   const request = instrumentation.start(req, res);
+ *   if (request === undefined) return handle(req, res);
+ *   context.with(request.context, handle, undefined, req, res);
+ * });
+ */
+export class HttpServerInstrumentation<
+  TReq extends IncomingMessage = IncomingMessage,
+  TRes extends ServerResponse = ServerResponse,
+> {
+  readonly options: HttpInstrumentationOptions<TReq, TRes>;
+  readonly adapter: HttpServerAdapter<TReq>;
+  readonly diag: RateLimitedDiag = new RateLimitedDiag();
+  readonly metrics: HttpServerMetrics;
+  readonly #ignore: IgnoreMatcher<TReq>[];
+  readonly #captureRequest: string[];
+  readonly #captureResponse: string[];
+  readonly #traceResponse: boolean;
+  #tracerProvider: TracerProvider | undefined;
+  #tracer: Tracer | undefined;
+
+  constructor(options: HttpInstrumentationOptions<TReq, TRes> | undefined, adapter: HttpServerAdapter<TReq>) {
+    validateHttpOptions(options, adapter.name);
+    this.options = { ...options };
+    this.adapter = adapter;
+    const ignore = this.options.ignore;
+    this.#ignore =
+      ignore === undefined ? [] : Array.isArray(ignore) ? [...ignore] : [ignore as IgnoreMatcher<TReq>];
+    this.#captureRequest = (this.options.captureRequestHeaders ?? []).map((h) => h.toLowerCase());
+    this.#captureResponse = (this.options.captureResponseHeaders ?? []).map((h) => h.toLowerCase());
+    this.#traceResponse = this.options.traceResponseHeader ?? true;
+    this.metrics = new HttpServerMetrics(this.options.meterProvider, adapter.name, adapter.version);
+  }
+
+  /** The tracer, resolved lazily so an SDK registered after the middleware was created is used. */
+  tracer(): Tracer {
+    const provider = this.options.tracerProvider ?? trace.getTracerProvider();
+    if (provider !== this.#tracerProvider || this.#tracer === undefined) {
+      this.#tracer = provider.getTracer(this.adapter.name, this.adapter.version);
+      this.#tracerProvider = provider;
+    }
+    return this.#tracer;
+  }
+
+  /**
+   * Starts the telemetry of one request. Returns `undefined` when the request is ignored or
+   * already instrumented (the caller then just continues). Never throws.
+   */
+  start(request: TReq, response: TRes): ServerRequest | undefined {
+    if ((request as unknown as Record<symbol, unknown>)[SERVER_REQUEST] !== undefined) return undefined;
+    try {
+      const target = splitTarget(request.url ?? '/');
+      if (this.#ignore.length > 0 && this.#isIgnored(request, target.path)) return undefined;
+      const handle = new ActiveServerRequest<TReq, TRes>(this, request, response, target.path, target.query);
+      (request as unknown as Record<symbol, unknown>)[SERVER_REQUEST] = handle;
+      return handle;
+    } catch (error) {
+      this.diag.error('start', 'could not start the server span; the request continues without it', error);
+      return undefined;
+    }
+  }
+
+  /** Whether the path or request matches `options.ignore`. A throwing predicate does not ignore. */
+  #isIgnored(request: TReq, path: string): boolean {
+    for (const m of this.#ignore) {
+      if (typeof m === 'string') {
+        if (m === path) return true;
+      } else if (m instanceof RegExp) {
+        m.lastIndex = 0;
+        if (m.test(path)) return true;
+      } else if (this.call('ignore', m, request) === true) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Runs a user callback; a throw is contained and reported (rate-limited) under `hook`. */
+  call<A extends unknown[], R>(hook: string, fn: (...args: A) => R, ...args: A): R | undefined {
+    try {
+      return fn(...args);
+    } catch (error) {
+      this.diag.error(`hook:${hook}`, `the ${hook} hook threw; tracewire used its default`, error);
+      return undefined;
+    }
+  }
+
+  /** @internal Whether the request is public (its inbound context is only linked). */
+  isPublic(request: TReq): boolean {
+    const p = this.options.publicEndpoint;
+    if (p === undefined || p === false) return false;
+    if (p === true) return true;
+    // A throwing predicate treats the endpoint as public: the safe side of a trust decision.
+    try {
+      return p(request) === true;
+    } catch (error) {
+      this.diag.error(
+        'hook:publicEndpoint',
+        'the publicEndpoint predicate threw; the request is treated as public',
+        error,
+      );
+      return true;
+    }
+  }
+
+  /** @internal */
+  get captureRequest(): readonly string[] {
+    return this.#captureRequest;
+  }
+
+  /** @internal */
+  get captureResponse(): readonly string[] {
+    return this.#captureResponse;
+  }
+
+  /** @internal */
+  get traceResponse(): boolean {
+    return this.#traceResponse;
+  }
+}
+
+class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerResponse>
+  implements ServerRequest
+{
+  readonly span: Span;
+  readonly context: Context;
+  ended = false;
+  readonly #owner: HttpServerInstrumentation<TReq, TRes>;
+  readonly #request: TReq;
+  readonly #response: TRes;
+  readonly #method: string;
+  readonly #activeAttributes: Attributes;
+  readonly #startedAt: number;
+  readonly #protocol: string | undefined;
+  #route: string | undefined;
+  #errorType: string | undefined;
+  #recorded: unknown[] | undefined;
+
+  constructor(
+    owner: HttpServerInstrumentation<TReq, TRes>,
+    request: TReq,
+    response: TRes,
+    path: string,
+    query: string | undefined,
+  ) {
+    this.#owner = owner;
+    this.#request = request;
+    this.#response = response;
+    this.#startedAt = performance.now();
+
+    const options = owner.options;
+    const rawMethod = request.method ?? 'GET';
+    const method = normalizeMethod(rawMethod);
+    this.#method = method;
+    const scheme = (request.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http';
+
+    // Parent: the W3C headers, unless the endpoint is public (then a new root linked to them).
+    const active = context.active();
+    let parent: Context;
+    let links: Link[] | undefined;
+    try {
+      parent = resolvePropagator(options.propagator).extract(active, request.headers, httpHeaderGetter);
+    } catch (error) {
+      owner.diag.warn('extract', 'the propagator threw while extracting; starting a new trace', error);
+      parent = active;
+    }
+    if (owner.isPublic(request)) {
+      const remote = trace.getSpanContext(parent);
+      if (remote !== undefined && parent !== active) links = [{ context: remote }];
+      parent = propagation.deleteBaggage(trace.deleteSpan(parent));
+    }
+
+    const attributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_URL_PATH]: path,
+      [ATTR_URL_SCHEME]: scheme,
+    };
+    if (method === METHOD_OTHER) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = cap(rawMethod, 64);
+    if (query !== undefined) attributes[ATTR_URL_QUERY] = query;
+    const host = parseHost(request.headers.host);
+    if (host !== undefined) {
+      attributes[ATTR_SERVER_ADDRESS] = host.address;
+      if (host.port !== undefined) attributes[ATTR_SERVER_PORT] = host.port;
+    }
+    const socket = request.socket as { remoteAddress?: string; remotePort?: number } | null;
+    if (socket?.remoteAddress !== undefined) {
+      attributes[ATTR_CLIENT_ADDRESS] = socket.remoteAddress;
+      attributes[ATTR_NETWORK_PEER_ADDRESS] = socket.remoteAddress;
+      if (socket.remotePort !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = socket.remotePort;
+    }
+    const ua = request.headers['user-agent'];
+    if (ua !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = cap(ua, 512);
+    const protocol = PROTOCOL_VERSIONS[request.httpVersion];
+    if (protocol !== undefined) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = protocol;
+    for (const name of owner.captureRequest) {
+      const v = request.headers[name];
+      if (v !== undefined) attributes[`http.request.header.${name}`] = headerValues(v);
+    }
+
+    const span = owner
+      .tracer()
+      .startSpan(
+        method === METHOD_OTHER ? 'HTTP' : method,
+        { kind: SpanKind.SERVER, attributes, links },
+        parent,
+      );
+    this.span = span;
+    this.context = trace.setSpan(parent, span);
+
+    if (options.requestHook !== undefined) owner.call('requestHook', options.requestHook, span, request);
+
+    if (owner.traceResponse) {
+      const value = traceResponseHeaderValue(span.spanContext());
+      // A no-op tracer returns the parent's own span context: echoing it back would be a lie.
+      if (
+        value !== undefined &&
+        span.spanContext() !== trace.getSpanContext(parent) &&
+        !response.headersSent
+      ) {
+        response.setHeader(TRACERESPONSE_HEADER, value);
+      }
+    }
+
+    // The active-requests gauge carries method and scheme only (semconv), and the decrement uses
+    // this very object so it always matches the increment.
+    this.#activeAttributes = { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_SCHEME]: scheme };
+    this.#protocol = protocol;
+    owner.metrics.get().activeRequests.add(1, this.#activeAttributes);
+
+    // 'close' fires for every response: after 'finish' on success, alone on abort. Ending there
+    // (not on 'finish') means an aborted request still ends its span (js-contrib #3461).
+    response.once('close', () => this.#end());
+
+    // Emitters of the request run their listeners in the request's context.
+    try {
+      context.bind(this.context, request);
+      context.bind(this.context, response);
+    } catch (error) {
+      owner.diag.warn('bind', 'could not bind request emitters to the context', error);
+    }
+  }
+
+  setRoute(route: string | undefined): void {
+    if (typeof route === 'string' && route.length > 0) this.#route = cap(route, 512);
+  }
+
+  recordException(error: unknown, errorType?: string): void {
+    if (this.ended) return;
+    if (this.#recorded?.includes(error)) return;
+    if (this.#recorded === undefined) this.#recorded = [];
+    this.#recorded.push(error);
+    if (errorType !== undefined) this.#errorType = errorType;
+    try {
+      if (error instanceof Error) this.span.recordException(error);
+      else this.span.recordException({ name: 'non-error thrown', message: typeof error });
+    } catch (e) {
+      this.#owner.diag.warn('recordException', 'could not record an exception', e);
+    }
+  }
+
+  #end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const owner = this.#owner;
+    try {
+      const response = this.#response;
+      const span = this.span;
+      const options = owner.options;
+      const finished = response.writableFinished;
+      const status = response.headersSent ? response.statusCode : undefined;
+
+      let route = this.#route;
+      if (route === undefined && owner.adapter.resolveRoute !== undefined) {
+        const r = owner.call('resolveRoute', owner.adapter.resolveRoute, this.#request);
+        if (typeof r === 'string' && r.length > 0) route = cap(r, 512);
+      }
+
+      let errorType: string | undefined;
+      let failed = false;
+      if (status !== undefined && status >= 500) {
+        errorType = String(status);
+        failed = true;
+      } else if (!finished) {
+        // The client went away (or the server destroyed the socket after an error).
+        if (this.#errorType !== undefined) {
+          errorType = this.#errorType;
+          failed = true;
+        } else {
+          errorType = ERROR_TYPE_ABORTED;
+        }
+      }
+
+      const metricAttributes: Attributes = { ...this.#activeAttributes };
+      if (this.#protocol !== undefined) metricAttributes[ATTR_NETWORK_PROTOCOL_VERSION] = this.#protocol;
+      if (route !== undefined) metricAttributes[ATTR_HTTP_ROUTE] = route;
+      if (status !== undefined) metricAttributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+      if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
+
+      if (span.isRecording()) {
+        if (route !== undefined) span.setAttribute(ATTR_HTTP_ROUTE, route);
+        if (status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+        if (errorType !== undefined) span.setAttribute(ATTR_ERROR_TYPE, errorType);
+        for (const name of owner.captureResponse) {
+          const v = response.getHeader(name);
+          if (v !== undefined) span.setAttribute(`http.response.header.${name}`, headerValues(v));
+        }
+        if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.updateName(this.#spanName(route));
+        if (options.responseHook !== undefined)
+          owner.call('responseHook', options.responseHook, span, response);
+      }
+      span.end();
+
+      const instruments = owner.metrics.get();
+      instruments.duration.record((performance.now() - this.#startedAt) / 1000, metricAttributes);
+      instruments.activeRequests.add(-1, this.#activeAttributes);
+    } catch (error) {
+      owner.diag.error('end', 'could not end the server span cleanly', error);
+    }
+  }
+
+  #spanName(route: string | undefined): string {
+    const formatter = this.#owner.options.spanNameFormatter;
+    if (formatter !== undefined) {
+      const info: SpanNameInfo<TReq> = { method: this.#method, route, request: this.#request };
+      const name = this.#owner.call('spanNameFormatter', formatter, info);
+      if (typeof name === 'string' && name.length > 0) return cap(name, 256);
+    }
+    const method = this.#method === METHOD_OTHER ? 'HTTP' : this.#method;
+    return route === undefined ? method : `${method} ${route}`;
+  }
+}
+
+function headerValues(v: string | string[] | number): string[] {
+  if (Array.isArray(v)) return v.slice(0, 16).map((x) => cap(String(x), 1024));
+  return [cap(String(v), 1024)];
+}

@@ -1,0 +1,4 @@
+export type { RawRequestOptions, RawResponse, TestServer } from './http.js';
+export { rawRequest, startServer } from './http.js';
+export type { CollectedPoint, Telemetry } from './telemetry.js';
+export { createTelemetry, installContextManager } from './telemetry.js';
