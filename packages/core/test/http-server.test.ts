@@ -96,7 +96,8 @@ describe('HttpServerInstrumentation', () => {
   it('records an exception once per error object and exposes the request to user code', async () => {
     const url = await serve(withSdk(), (req, res) => {
       const sr = getServerRequest(req);
-      const err = new Error('x');
+      // A `code` must not become exception.type (the SDK would use it).
+      const err = Object.assign(new Error('x'), { code: 5 });
       sr?.recordException(err);
       sr?.recordException(err);
       sr?.recordException('not an error');
@@ -105,7 +106,10 @@ describe('HttpServerInstrumentation', () => {
     const res = await rawRequest(url);
     expect(res.body).toBe('true');
     const [span] = await telemetry.waitForSpans(1);
-    expect(span?.events.filter((e) => e.name === 'exception')).toHaveLength(2);
+    const events = span?.events.filter((e) => e.name === 'exception') ?? [];
+    expect(events).toHaveLength(2);
+    expect(events[0]?.attributes?.['exception.type']).toBe('Error');
+    expect(events[1]?.attributes?.['exception.type']).toBe('non-error thrown');
   });
 
   it('balances the active-requests gauge over many requests, aborted or not', async () => {

@@ -345,8 +345,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     this.#recorded.push(error);
     if (errorType !== undefined) this.#errorType = errorType;
     try {
-      if (error instanceof Error) this.span.recordException(error);
-      else this.span.recordException({ name: 'non-error thrown', message: typeof error });
+      this.span.recordException(toException(error));
     } catch (e) {
       this.#owner.diag.warn('recordException', 'could not record an exception', e);
     }
@@ -423,6 +422,23 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     const method = this.#method === METHOD_OTHER ? 'HTTP' : this.#method;
     return route === undefined ? method : `${method} ${route}`;
   }
+}
+
+/**
+ * The SDK takes `exception.type` from an error's `code` when it has one, which would turn a
+ * TracedError (numeric gRPC code) or a Node system error into a type of "5" or "ECONNREFUSED".
+ * Handing it name, message and stack only keeps `exception.type` the class name.
+ */
+function toException(error: unknown): { name: string; message: string; stack?: string } {
+  if (error instanceof Error) {
+    const out: { name: string; message: string; stack?: string } = {
+      name: String(error.name),
+      message: String(error.message),
+    };
+    if (typeof error.stack === 'string') out.stack = error.stack;
+    return out;
+  }
+  return { name: 'non-error thrown', message: error === null ? 'null' : typeof error };
 }
 
 function headerValues(v: string | string[] | number): string[] {
