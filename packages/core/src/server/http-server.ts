@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes, Context, Link, Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { bindEmitter, hasContextManager } from '../internal/bind-emitter.js';
 import { RateLimitedDiag } from '../internal/diag.js';
 import { cap } from '../internal/limits.js';
 import { HttpServerMetrics } from '../metrics/http-server-metrics.js';
@@ -29,6 +30,7 @@ import {
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
   ERROR_TYPE_ABORTED,
+  ERROR_TYPE_OTHER,
 } from '../semconv.js';
 import { METHOD_OTHER, normalizeMethod } from './method.js';
 import { parseHost, splitTarget } from './url.js';
@@ -326,11 +328,9 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     response.once('close', () => this.#end());
 
     // Emitters of the request run their listeners in the request's context.
-    try {
-      context.bind(this.context, request);
-      context.bind(this.context, response);
-    } catch (error) {
-      owner.diag.warn('bind', 'could not bind request emitters to the context', error);
+    if (hasContextManager()) {
+      bindEmitter(request, this.context);
+      bindEmitter(response, this.context);
     }
   }
 
@@ -374,7 +374,8 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
         errorType = String(status);
         failed = true;
       } else if (!finished) {
-        // The client went away (or the server destroyed the socket after an error).
+        // The client went away, or the server gave up on the response after an error.
+        if (this.#errorType === undefined) this.#takeResponseError(response);
         if (this.#errorType !== undefined) {
           errorType = this.#errorType;
           failed = true;
@@ -410,6 +411,20 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     } catch (error) {
       owner.diag.error('end', 'could not end the server span cleanly', error);
     }
+  }
+
+  /**
+   * A response the server destroyed with an error (`res.destroy(err)`, which `stream.pipeline(body,
+   * res)` does when the body stream fails after the headers went out) is a server failure, not a
+   * client abort: Node keeps that error in `res.errored`. Client aborts leave it null.
+   */
+  #takeResponseError(response: TRes): void {
+    const errored: unknown = (response as { errored?: unknown }).errored;
+    if (errored === null || errored === undefined) return;
+    this.#errorType = ERROR_TYPE_OTHER;
+    if (this.#recorded?.includes(errored)) return;
+    if (errored instanceof Error) this.span.recordException(errored);
+    else this.span.recordException({ name: 'non-error thrown', message: typeof errored });
   }
 
   #spanName(route: string | undefined): string {

@@ -1,0 +1,52 @@
+// The "SDK floor": the same telemetry as tracewire, written by hand straight against the API/SDK
+// with nothing else (no propagation checks, no hooks, no route lookup). What is left between this
+// and bare is the SDK's own cost.
+import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+export function floorMiddleware() {
+  const tracer = trace.getTracer('floor');
+  const meter = metrics.getMeter('floor');
+  const duration = meter.createHistogram('http.server.request.duration', {
+    unit: 's',
+    advice: { explicitBucketBoundaries: BUCKETS },
+  });
+  const active = meter.createUpDownCounter('http.server.active_requests');
+  return function floor(req, res, next) {
+    const start = performance.now();
+    const activeAttrs = { 'http.request.method': req.method, 'url.scheme': 'http' };
+    active.add(1, activeAttrs);
+    const span = tracer.startSpan(req.method, {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': req.method,
+        'url.path': req.url,
+        'url.scheme': 'http',
+        'server.address': '127.0.0.1',
+        'server.port': 0,
+        'client.address': req.socket.remoteAddress,
+        'network.peer.address': req.socket.remoteAddress,
+        'network.peer.port': req.socket.remotePort,
+        'user_agent.original': req.headers['user-agent'] ?? '',
+        'network.protocol.version': '1.1',
+      },
+    });
+    res.once('close', () => {
+      const route = req.route?.path;
+      span.setAttribute('http.route', route);
+      span.setAttribute('http.response.status_code', res.statusCode);
+      span.updateName(`${req.method} ${route}`);
+      span.end();
+      duration.record((performance.now() - start) / 1000, {
+        'http.request.method': req.method,
+        'url.scheme': 'http',
+        'http.route': route,
+        'http.response.status_code': res.statusCode,
+        'network.protocol.version': '1.1',
+      });
+      active.add(-1, activeAttrs);
+    });
+    context.with(trace.setSpan(context.active(), span), next);
+  };
+}

@@ -1,0 +1,100 @@
+import type { EventEmitter } from 'node:events';
+import type { Context } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
+
+// Runs listeners added to a request's emitters (req.on('data'), res.on('finish')) in the request's
+// context, as `context.bind(ctx, emitter)` does, but cheaper per request: instead of creating a
+// set of closures and maps for every emitter up front, the emitter gets shared methods (own
+// properties, the same functions for every request) and a wrapper is made only when a listener is
+// actually added. Listeners added before binding (ours) are untouched.
+
+const CONTEXT = Symbol.for('tracewire.emitter.context');
+const WRAPPED = Symbol.for('tracewire.emitter.wrapped');
+const ORIGINAL = Symbol.for('tracewire.emitter.original');
+
+type Listener = (...args: unknown[]) => unknown;
+
+interface Methods {
+  on: EventEmitter['on'];
+  prependListener: EventEmitter['prependListener'];
+  removeListener: EventEmitter['removeListener'];
+}
+
+interface BoundEmitter extends EventEmitter {
+  [CONTEXT]?: Context;
+  [WRAPPED]?: WeakMap<Listener, Listener>;
+  /** Own methods the emitter had before binding (someone else bound it); usually absent. */
+  [ORIGINAL]?: Methods;
+}
+
+/** The methods to delegate to: the ones the emitter had before, else its prototype's. */
+function base(emitter: BoundEmitter): Methods {
+  return emitter[ORIGINAL] ?? Object.getPrototypeOf(emitter);
+}
+
+function wrap(emitter: BoundEmitter, listener: unknown): unknown {
+  const ctx = emitter[CONTEXT];
+  if (ctx === undefined || typeof listener !== 'function') return listener;
+  const original = listener as Listener;
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    return context.with(ctx, original, this, ...args);
+  };
+  // `once` wrappers carry the user's function in `.listener`; keeping it lets removeListener(fn)
+  // find the entry the way Node does.
+  (wrapped as { listener?: unknown }).listener = (original as { listener?: unknown }).listener ?? original;
+  let map = emitter[WRAPPED];
+  if (map === undefined) {
+    map = new WeakMap();
+    emitter[WRAPPED] = map;
+  }
+  map.set(original, wrapped);
+  return wrapped;
+}
+
+function unwrap(emitter: BoundEmitter, listener: unknown): unknown {
+  return (typeof listener === 'function' && emitter[WRAPPED]?.get(listener as Listener)) || listener;
+}
+
+// `once` and `prependOnceListener` are not replaced: Node implements them with `this.on` /
+// `this.prependListener`, which are.
+function on(this: BoundEmitter, event: string | symbol, listener: Listener): BoundEmitter {
+  return base(this).on.call(this, event, wrap(this, listener));
+}
+function prependListener(this: BoundEmitter, event: string | symbol, listener: Listener): BoundEmitter {
+  return base(this).prependListener.call(this, event, wrap(this, listener));
+}
+function removeListener(this: BoundEmitter, event: string | symbol, listener: Listener): BoundEmitter {
+  return base(this).removeListener.call(this, event, unwrap(this, listener));
+}
+
+const PROBE = ROOT_CONTEXT.setValue(createContextKey('tracewire.probe'), true);
+const probeActive = (): boolean => context.active() === PROBE;
+
+/**
+ * Whether a context manager is registered (contexts actually propagate). Without one, binding would
+ * only add cost: the API's no-op manager runs every listener outside any context anyway.
+ */
+export function hasContextManager(): boolean {
+  return context.with(PROBE, probeActive);
+}
+
+/**
+ * Makes listeners added to `emitter` from now on run in `ctx`. Idempotent per emitter (a second
+ * call only replaces the context). Does nothing when no context manager is registered.
+ */
+export function bindEmitter(emitter: EventEmitter, ctx: Context): void {
+  const e = emitter as BoundEmitter;
+  if (e[CONTEXT] !== undefined) {
+    e[CONTEXT] = ctx;
+    return;
+  }
+  e[CONTEXT] = ctx;
+  if (Object.hasOwn(e, 'on') || Object.hasOwn(e, 'prependListener') || Object.hasOwn(e, 'removeListener')) {
+    e[ORIGINAL] = { on: e.on, prependListener: e.prependListener, removeListener: e.removeListener };
+  }
+  e.on = on;
+  e.addListener = on;
+  e.prependListener = prependListener;
+  e.removeListener = removeListener;
+  e.off = removeListener;
+}
