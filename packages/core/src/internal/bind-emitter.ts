@@ -32,10 +32,11 @@ function base(emitter: BoundEmitter): Methods {
   return emitter[ORIGINAL] ?? Object.getPrototypeOf(emitter);
 }
 
-function wrap(emitter: BoundEmitter, listener: unknown): unknown {
+function wrap(emitter: BoundEmitter, listener: Listener): Listener {
   const ctx = emitter[CONTEXT];
+  // A non-function is passed through: the emitter itself throws its usual TypeError.
   if (ctx === undefined || typeof listener !== 'function') return listener;
-  const original = listener as Listener;
+  const original = listener;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     return context.with(ctx, original, this, ...args);
   };
@@ -51,8 +52,8 @@ function wrap(emitter: BoundEmitter, listener: unknown): unknown {
   return wrapped;
 }
 
-function unwrap(emitter: BoundEmitter, listener: unknown): unknown {
-  return (typeof listener === 'function' && emitter[WRAPPED]?.get(listener as Listener)) || listener;
+function unwrap(emitter: BoundEmitter, listener: Listener): Listener {
+  return (typeof listener === 'function' && emitter[WRAPPED]?.get(listener)) || listener;
 }
 
 // `once` and `prependOnceListener` are not replaced: Node implements them with `this.on` /

@@ -7,10 +7,16 @@ import { diag } from '@opentelemetry/api';
  */
 export class RateLimitedDiag {
   readonly #intervalMs: number;
+  readonly #prefix: string;
   readonly #last = new Map<string, { at: number; suppressed: number }>();
 
-  constructor(intervalMs = 60_000) {
+  constructor(intervalMs = 60_000, prefix = '@tracewire') {
     this.#intervalMs = intervalMs;
+    this.#prefix = prefix;
+  }
+
+  debug(key: string, message: string, error?: unknown): void {
+    this.#emit('debug', key, message, error);
   }
 
   warn(key: string, message: string, error?: unknown): void {
@@ -21,10 +27,16 @@ export class RateLimitedDiag {
     this.#emit('error', key, message, error);
   }
 
-  #emit(level: 'warn' | 'error', key: string, message: string, error: unknown): void {
+  /** Forgets the rate-limit state (tests). */
+  reset(): void {
+    this.#last.clear();
+  }
+
+  #emit(level: 'debug' | 'warn' | 'error', key: string, message: string, error: unknown): void {
     const now = Date.now();
     const entry = this.#last.get(key);
-    if (entry !== undefined && now - entry.at < this.#intervalMs) {
+    // A clock that went backwards does not silence a key for good.
+    if (entry !== undefined && now - entry.at < this.#intervalMs && now >= entry.at) {
       entry.suppressed++;
       return;
     }
@@ -33,8 +45,8 @@ export class RateLimitedDiag {
     this.#last.set(key, { at: now, suppressed: 0 });
     const suffix = suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : '';
     try {
-      if (error === undefined) diag[level](`@tracewire: ${message}${suffix}`);
-      else diag[level](`@tracewire: ${message}${suffix}`, describe(error));
+      if (error === undefined) diag[level](`${this.#prefix}: ${message}${suffix}`);
+      else diag[level](`${this.#prefix}: ${message}${suffix}`, describe(error));
     } catch {
       // A throwing diag logger must not reach the request.
     }

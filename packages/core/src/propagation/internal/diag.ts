@@ -1,4 +1,4 @@
-import { diag } from '@opentelemetry/api';
+import { RateLimitedDiag } from '../../internal/diag.js';
 
 /**
  * The closed set of diagnostic kinds of the propagation code. A closed set keeps the rate-limit map
@@ -18,27 +18,20 @@ export type PropagationDiagKind =
 /** At most one message per kind per interval. */
 export const DIAG_INTERVAL_MS = 60_000;
 
-const lastEmitted = new Map<PropagationDiagKind, number>();
+const limiter = new RateLimitedDiag(DIAG_INTERVAL_MS, '@tracewire/core propagation');
 
 /**
  * Rate-limited diagnostics: header values come from the network, so one message per request would let
- * a client flood the logs. At most one message per kind per minute reaches `diag`; the rest are dropped.
+ * a client flood the logs. At most one message per kind per minute reaches `diag`; the rest are counted.
  * Remote input problems are `debug` (a restart is the specified outcome, not an error); local problems
  * (a refused header write, a throwing carrier or propagator) are `warn`.
  */
 export function rateLimitedDiag(level: 'debug' | 'warn', kind: PropagationDiagKind, message: string): void {
-  const now = Date.now();
-  const last = lastEmitted.get(kind);
-  if (last !== undefined && now - last < DIAG_INTERVAL_MS && now >= last) return;
-  lastEmitted.set(kind, now);
-  try {
-    diag[level](`@tracewire/core propagation: ${message}`);
-  } catch {
-    // A throwing diag logger must never reach inject/extract.
-  }
+  if (level === 'debug') limiter.debug(kind, message);
+  else limiter.warn(kind, message);
 }
 
 /** Test hook: forget all rate-limit state. Not exported from the package. */
 export function resetPropagationDiag(): void {
-  lastEmitted.clear();
+  limiter.reset();
 }
