@@ -6,7 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const layer = { errors: 0, core: 1, logger: 1 };
+const layer = { errors: 0, core: 1, logger: 1, nest: 3 }; // default: 2 (adapters)
+// @tracewire/node is the application bootstrap: wiring the SDK is its job, so it alone may depend on it.
+const sdkAllowed = new Set(['node']);
 const sdk = /^@opentelemetry\/(sdk-|context-|exporter-|resources|core$|instrumentation)/;
 const problems = [];
 for (const dir of readdirSync(join(root, 'packages'))) {
@@ -18,7 +20,7 @@ for (const dir of readdirSync(join(root, 'packages'))) {
     problems.push(`${pkg.name}: @opentelemetry/api must be a peer dependency`);
   if (deps['@opentelemetry/api']) problems.push(`${pkg.name}: @opentelemetry/api must not be a dependency`);
   for (const name of [...Object.keys(deps), ...Object.keys(peers)]) {
-    if (sdk.test(name)) problems.push(`${pkg.name}: depends on SDK package ${name}`);
+    if (sdk.test(name) && !sdkAllowed.has(dir)) problems.push(`${pkg.name}: depends on SDK package ${name}`);
     if (name.startsWith('@tracewire/')) {
       const target = name.slice('@tracewire/'.length);
       const mine = layer[dir] ?? 2;
