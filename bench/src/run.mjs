@@ -14,9 +14,9 @@ const ONLY = process.env.BENCH_ONLY?.split(',');
 const suites = [
   {
     name: 'express',
-    server: new URL('./express-server.mjs', import.meta.url),
+    server: (variant) => new URL(variant.startsWith('official') ? './express-official.cjs' : './express-server.mjs', import.meta.url),
     path: '/users/42',
-    variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor'],
+    variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
   },
 ].filter((s) => ONLY === undefined || ONLY.includes(s.name));
 
@@ -59,7 +59,7 @@ for (const suite of suites) {
   results[suite.name] = Object.fromEntries(suite.variants.map((v) => [v, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const variant of suite.variants) {
-      const { child, port } = await start(suite.server, variant);
+      const { child, port } = await start(suite.server(variant), variant);
       const url = `http://127.0.0.1:${port}${suite.path}`;
       await load(url, WARMUP);
       const before = await stats(child);
