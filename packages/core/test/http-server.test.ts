@@ -160,4 +160,27 @@ describe('HttpServerInstrumentation', () => {
     expect(active.reduce((n, p) => n + p.value, 0)).toBe(0);
     expect((await count()) - before).toBe(520);
   });
+
+  it('serves the request and ends the span when the meter provider throws', async () => {
+    const boom = (): never => {
+      throw new Error('broken SDK');
+    };
+    // Fault injection: a meter provider whose instruments throw on every call.
+    const brokenMeterProvider = {
+      getMeter: () => ({
+        createHistogram: () => ({ record: boom }),
+        createUpDownCounter: () => ({ add: boom }),
+      }),
+    } as unknown as HttpInstrumentationOptions['meterProvider'];
+    const url = await serve(
+      { tracerProvider: telemetry.tracerProvider, meterProvider: brokenMeterProvider },
+      (_req, res) => res.end('ok'),
+      '/broken',
+    );
+    const res = await rawRequest(url);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('ok');
+    const [span] = await telemetry.waitForSpans(1);
+    expect(span?.ended).toBe(true);
+  });
 });

@@ -228,6 +228,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   readonly #activeAttributes: Attributes;
   readonly #startedAt: number;
   readonly #protocol: string | undefined;
+  #counted = false;
   #route: string | undefined;
   #errorType: string | undefined;
   #recorded: unknown[] | undefined;
@@ -303,6 +304,11 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     this.span = span;
     this.context = trace.setSpan(parent, span);
 
+    // 'close' fires for every response: after 'finish' on success, alone on abort. Ending there
+    // (not on 'finish') means an aborted request still ends its span (js-contrib #3461). It is
+    // registered first so that the span ends even if a later step of this constructor fails.
+    response.once('close', () => this.#end());
+
     if (options.requestHook !== undefined) owner.call('requestHook', options.requestHook, span, request);
 
     if (owner.traceResponse) {
@@ -322,10 +328,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     this.#activeAttributes = { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_SCHEME]: scheme };
     this.#protocol = protocol;
     owner.metrics.get().activeRequests.add(1, this.#activeAttributes);
-
-    // 'close' fires for every response: after 'finish' on success, alone on abort. Ending there
-    // (not on 'finish') means an aborted request still ends its span (js-contrib #3461).
-    response.once('close', () => this.#end());
+    this.#counted = true;
 
     // Emitters of the request run their listeners in the request's context.
     if (hasContextManager()) {
@@ -407,7 +410,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
 
       const instruments = owner.metrics.get();
       instruments.duration.record((performance.now() - this.#startedAt) / 1000, metricAttributes);
-      instruments.activeRequests.add(-1, this.#activeAttributes);
+      if (this.#counted) instruments.activeRequests.add(-1, this.#activeAttributes);
     } catch (error) {
       owner.diag.error('end', 'could not end the server span cleanly', error);
     }
