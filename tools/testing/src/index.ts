@@ -1,3 +1,12 @@
+export type {
+  ConformanceApp,
+  ConformanceHandler,
+  ConformanceOptions,
+  ConformanceResponder,
+  ConformanceRoute,
+  HttpAdapterUnderTest,
+} from './conformance.js';
+export { describeHttpAdapterConformance } from './conformance.js';
 export type { RawRequestOptions, RawResponse, TestServer } from './http.js';
 export { rawRequest, startServer } from './http.js';
 export type { CollectedPoint, Telemetry } from './telemetry.js';

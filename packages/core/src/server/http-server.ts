@@ -426,8 +426,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     if (errored === null || errored === undefined) return;
     this.#errorType = ERROR_TYPE_OTHER;
     if (this.#recorded?.includes(errored)) return;
-    if (errored instanceof Error) this.span.recordException(errored);
-    else this.span.recordException({ name: 'non-error thrown', message: typeof errored });
+    this.span.recordException(toException(errored));
   }
 
   #spanName(route: string | undefined): string {
