@@ -5,7 +5,8 @@ import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-export function floorMiddleware() {
+/** Starts the floor telemetry for one request; returns the context and an end(route) function. */
+function floorRecorder() {
   const tracer = trace.getTracer('floor');
   const meter = metrics.getMeter('floor');
   const duration = meter.createHistogram('http.server.request.duration', {
@@ -13,7 +14,7 @@ export function floorMiddleware() {
     advice: { explicitBucketBoundaries: BUCKETS },
   });
   const active = meter.createUpDownCounter('http.server.active_requests');
-  return function floor(req, res, next) {
+  return function begin(req, res) {
     const start = performance.now();
     const activeAttrs = { 'http.request.method': req.method, 'url.scheme': 'http' };
     active.add(1, activeAttrs);
@@ -32,21 +33,42 @@ export function floorMiddleware() {
         'network.protocol.version': '1.1',
       },
     });
-    res.once('close', () => {
-      const route = req.route?.path;
-      span.setAttribute('http.route', route);
-      span.setAttribute('http.response.status_code', res.statusCode);
-      span.updateName(`${req.method} ${route}`);
-      span.end();
-      duration.record((performance.now() - start) / 1000, {
-        'http.request.method': req.method,
-        'url.scheme': 'http',
-        'http.route': route,
-        'http.response.status_code': res.statusCode,
-        'network.protocol.version': '1.1',
-      });
-      active.add(-1, activeAttrs);
-    });
-    context.with(trace.setSpan(context.active(), span), next);
+    return {
+      context: trace.setSpan(context.active(), span),
+      end(route) {
+        span.setAttribute('http.route', route);
+        span.setAttribute('http.response.status_code', res.statusCode);
+        span.updateName(`${req.method} ${route}`);
+        span.end();
+        duration.record((performance.now() - start) / 1000, {
+          'http.request.method': req.method,
+          'url.scheme': 'http',
+          'http.route': route,
+          'http.response.status_code': res.statusCode,
+          'network.protocol.version': '1.1',
+        });
+        active.add(-1, activeAttrs);
+      },
+    };
+  };
+}
+
+/** Express floor middleware. */
+export function floorMiddleware() {
+  const begin = floorRecorder();
+  return function floor(req, res, next) {
+    const t = begin(req, res);
+    res.once('close', () => t.end(req.route?.path));
+    context.with(t.context, next);
+  };
+}
+
+/** Koa floor middleware. */
+export function floorKoaMiddleware() {
+  const begin = floorRecorder();
+  return function floorKoa(ctx, next) {
+    const t = begin(ctx.req, ctx.res);
+    ctx.res.once('close', () => t.end(ctx._matchedRoute));
+    return context.with(t.context, next);
   };
 }

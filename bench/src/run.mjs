@@ -14,7 +14,18 @@ const ONLY = process.env.BENCH_ONLY?.split(',');
 const suites = [
   {
     name: 'express',
-    server: (variant) => new URL(variant.startsWith('official') ? './express-official.cjs' : './express-server.mjs', import.meta.url),
+    server: (variant) =>
+      new URL(
+        variant.startsWith('official') ? './express-official.cjs' : './express-server.mjs',
+        import.meta.url,
+      ),
+    path: '/users/42',
+    variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
+  },
+  {
+    name: 'koa',
+    server: (variant) =>
+      new URL(variant.startsWith('official') ? './koa-official.cjs' : './koa-server.mjs', import.meta.url),
     path: '/users/42',
     variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
   },
