@@ -183,4 +183,24 @@ describe('HttpServerInstrumentation', () => {
     const [span] = await telemetry.waitForSpans(1);
     expect(span?.ended).toBe(true);
   });
+
+  it('exposes the resolved route to close listeners added after the middleware', async () => {
+    const instrumentation = new HttpServerInstrumentation(withSdk(), {
+      name: 'test-adapter',
+      version: '1.0.0',
+      resolveRoute: () => '/resolved/:id',
+    });
+    let seen: string | undefined;
+    server = await startServer((req, res) => {
+      const request = instrumentation.start(req, res);
+      expect(request?.route).toBeUndefined();
+      res.on('close', () => {
+        seen = getServerRequest(req)?.route;
+      });
+      res.end('ok');
+    });
+    await rawRequest(server.url);
+    await telemetry.waitForSpans(1);
+    expect(seen).toBe('/resolved/:id');
+  });
 });

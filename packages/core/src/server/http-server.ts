@@ -73,6 +73,11 @@ export interface ServerRequest {
   recordException(error: unknown, errorType?: string): void;
   /** Whether the span has ended. */
   readonly ended: boolean;
+  /**
+   * The route template: what `setRoute` set, or what the adapter resolved when the request ended
+   * (so listeners of the response's `close` event added after the middleware can read it).
+   */
+  readonly route: string | undefined;
 }
 
 /** Returns the tracewire server request of a Node request, if one is in progress. */
@@ -337,6 +342,10 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     }
   }
 
+  get route(): string | undefined {
+    return this.#route;
+  }
+
   setRoute(route: string | undefined): void {
     if (typeof route === 'string' && route.length > 0) this.#route = cap(route, 512);
   }
@@ -369,6 +378,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       if (route === undefined && owner.adapter.resolveRoute !== undefined) {
         const r = owner.call('resolveRoute', owner.adapter.resolveRoute, this.#request);
         if (typeof r === 'string' && r.length > 0) route = cap(r, 512);
+        this.#route = route;
       }
 
       let errorType: string | undefined;
