@@ -1,2 +1,47 @@
 #!/usr/bin/env node
-export {};
+// `tracewire doctor [--json] [--cwd <dir>]`: explains why spans or metrics may be missing.
+import { formatDoctorReport, runDoctor } from './doctor.js';
+
+const USAGE = `usage: tracewire doctor [--json] [--cwd <dir>]
+
+Reads the installed node_modules tree and the OTEL_* environment and reports every copy of
+@opentelemetry/api and of the SDK packages (with who pulls them in), combinations that silently
+turn tracing into a no-op, mixed @tracewire versions, and configuration that turns signals off.
+Exit status: 0 when no error was found, 1 when one was, 2 on bad usage.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'doctor') {
+    process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
+    return 2;
+  }
+  let json = false;
+  let cwd: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (arg === '--json') json = true;
+    else if (arg === '--cwd' && rest[i + 1] !== undefined) cwd = rest[++i];
+    else {
+      process.stderr.write(`unknown option: ${arg}\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  const report = await runDoctor(cwd === undefined ? {} : { cwd });
+  process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
+  return report.findings.some((f) => f.severity === 'error') ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`tracewire: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,1 +1,25 @@
-export {};
+// Public API of @tracewire/node. An explicit list: nothing under ./internal is exported.
+
+export type { LineWriter } from './console-exporter.js';
+export { formatSpan, ReadableConsoleSpanExporter } from './console-exporter.js';
+export type {
+  DoctorFinding,
+  DoctorOptions,
+  DoctorReport,
+  DoctorSeverity,
+  FormatDoctorOptions,
+  InstalledPackage,
+} from './doctor.js';
+export { apiAccepts, formatDoctorReport, runDoctor } from './doctor.js';
+export type { HttpClientOptions, HttpDestination, TrustedDestinations } from './http-client.js';
+export {
+  instrumentHttpClient,
+  METRIC_HTTP_CLIENT_OPEN_CONNECTIONS,
+  METRIC_HTTP_CLIENT_REQUEST_DURATION,
+  trustPredicate,
+} from './http-client.js';
+export type { RuntimeMetricsOptions } from './runtime-metrics.js';
+export { RUNTIME_METRICS, registerExtraRuntimeMetrics } from './runtime-metrics.js';
+export type { StartOptions, TracewireSdk } from './start.js';
+export { enableDiagnostics, start } from './start.js';
+export { VERSION } from './version.js';

@@ -1,1 +1,37 @@
-export {};
+// Public API of @tracewire/pg. An explicit list: nothing under ./internal is exported.
+
+export type { PgInstrumentationOptions, PgQueryInfo, PgQueryTextMode } from './options.js';
+export { validatePgOptions } from './options.js';
+export {
+  PG_SQLSTATE_CLASS_TO_GRPC,
+  PG_SQLSTATE_TO_GRPC,
+  pgErrorCode,
+  pgErrorToTracedError,
+} from './pg-errors.js';
+export {
+  ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
+  ATTR_DB_CLIENT_CONNECTION_STATE,
+  ATTR_DB_COLLECTION_NAME,
+  ATTR_DB_NAMESPACE,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_DB_QUERY_PARAMETER_PREFIX,
+  ATTR_DB_QUERY_TEXT,
+  ATTR_DB_RESPONSE_RETURNED_ROWS,
+  ATTR_DB_RESPONSE_STATUS_CODE,
+  ATTR_DB_SYSTEM_NAME,
+  DB_DURATION_BUCKETS,
+  DB_SYSTEM_POSTGRESQL,
+  ERROR_TYPE_POOL_TIMEOUT,
+  METRIC_DB_CLIENT_CONNECTION_COUNT,
+  METRIC_DB_CLIENT_CONNECTION_CREATE_TIME,
+  METRIC_DB_CLIENT_CONNECTION_MAX,
+  METRIC_DB_CLIENT_CONNECTION_PENDING_REQUESTS,
+  METRIC_DB_CLIENT_CONNECTION_TIMEOUTS,
+  METRIC_DB_CLIENT_CONNECTION_USE_TIME,
+  METRIC_DB_CLIENT_CONNECTION_WAIT_TIME,
+  METRIC_DB_CLIENT_OPERATION_DURATION,
+} from './semconv.js';
+export type { SqlAnalysis } from './sql-sanitizer.js';
+export { analyzeSql, DEFAULT_MAX_QUERY_TEXT_LENGTH, SQL_SCAN_LIMIT, sanitizeSql } from './sql-sanitizer.js';
+export type { PgQueryable } from './trace-pg.js';
+export { isTracedPg, tracePg } from './trace-pg.js';
