@@ -29,6 +29,12 @@ const suites = [
     path: '/users/42',
     variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
   },
+  {
+    name: 'pg',
+    kind: 'loop',
+    server: () => new URL('./pg-loop.mjs', import.meta.url),
+    variants: ['bare', 'tracewire', 'tracewire-off'],
+  },
 ].filter((s) => ONLY === undefined || ONLY.includes(s.name));
 
 function start(script, variant) {
@@ -42,6 +48,30 @@ function start(script, variant) {
       m.type === 'ready' ? resolve({ child, port: m.port }) : reject(new Error('bad ready')),
     );
     child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+}
+
+/** A self-driving benchmark process (its own bounded loop); returns a result row. */
+function runLoop(script, variant) {
+  return new Promise((resolve, reject) => {
+    const child = fork(script, [], {
+      env: { ...process.env, VARIANT: variant, LOOP_DURATION: String(DURATION) },
+      stdio: 'inherit',
+    });
+    child.once('message', (m) => {
+      resolve({
+        rps: m.opsPerSec,
+        p50: NaN,
+        p99: NaN,
+        cpuPerReq: m.cpuPerOp,
+        rss: m.rss / 2 ** 20,
+        spansPerReq: m.spansPerOp,
+        names: m.names,
+        instruments: m.instruments,
+        errors: 0,
+      });
+    });
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${script} exited ${code}`))));
   });
 }
 
@@ -70,6 +100,14 @@ for (const suite of suites) {
   results[suite.name] = Object.fromEntries(suite.variants.map((v) => [v, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const variant of suite.variants) {
+      if (suite.kind === 'loop') {
+        const row = await runLoop(suite.server(variant), variant);
+        results[suite.name][variant].push(row);
+        console.log(
+          `${suite.name} round ${round + 1} ${variant.padEnd(16)} ${row.rps.toFixed(0).padStart(6)} ops/s  cpu ${row.cpuPerReq.toFixed(1)} µs/op  spans/op ${row.spansPerReq.toFixed(2)}`,
+        );
+        continue;
+      }
       const { child, port } = await start(suite.server(variant), variant);
       const url = `http://127.0.0.1:${port}${suite.path}`;
       await load(url, WARMUP);
