@@ -1,1 +1,35 @@
-export {};
+// Public API of @tracewire/grpc. An explicit list: nothing under ./internal is exported.
+
+export { otelGrpcClientInterceptor } from './client-interceptor.js';
+export type { MetadataLike } from './metadata-carrier.js';
+export { grpcMetadataGetter, grpcMetadataSetter } from './metadata-carrier.js';
+export type {
+  GrpcCallInfo,
+  GrpcCallKind,
+  GrpcCaptureMetadata,
+  GrpcInstrumentationOptions,
+  GrpcMethodMatcher,
+  GrpcRequestInfo,
+  GrpcResponseInfo,
+  OtelGrpcClientOptions,
+  OtelGrpcServerOptions,
+} from './options.js';
+export { DEFAULT_IGNORE } from './options.js';
+export {
+  ATTR_RPC_GRPC_STATUS_CODE,
+  ATTR_RPC_METHOD,
+  ATTR_RPC_METHOD_ORIGINAL,
+  ATTR_RPC_REQUEST_METADATA_PREFIX,
+  ATTR_RPC_RESPONSE_METADATA_PREFIX,
+  ATTR_RPC_STATUS_CODE,
+  ATTR_RPC_SYSTEM_NAME,
+  METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
+  METRIC_RPC_CLIENT_CALL_DURATION,
+  METRIC_RPC_SERVER_ACTIVE_REQUESTS,
+  METRIC_RPC_SERVER_CALL_DURATION,
+  RPC_DURATION_BUCKETS,
+  RPC_METHOD_OTHER,
+  RPC_SYSTEM_GRPC,
+} from './semconv.js';
+export { otelGrpcServerInterceptor } from './server-interceptor.js';
+export { toGrpcServiceError } from './service-error.js';

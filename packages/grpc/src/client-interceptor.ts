@@ -1,0 +1,347 @@
+import type {
+  Interceptor,
+  InterceptorOptions,
+  Listener,
+  Metadata,
+  NextCall,
+  Requester,
+  StatusObject,
+} from '@grpc/grpc-js';
+import { InterceptingCall } from '@grpc/grpc-js';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  injectContext,
+  parseHost,
+} from '@tracewire/core';
+import { GrpcCode, grpcCodeName, isGrpcCode } from '@tracewire/errors';
+import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
+import { cap, MAX_STATUS_MESSAGE_LENGTH } from './internal/limits.js';
+import { callKind, type MethodInfo } from './internal/method.js';
+import { parseTarget, type ServerEndpoint } from './internal/target.js';
+import { grpcMetadataSetter } from './metadata-carrier.js';
+import type { GrpcCallKind, OtelGrpcClientOptions } from './options.js';
+import { validateGrpcOptions } from './options.js';
+import {
+  ATTR_RPC_GRPC_STATUS_CODE,
+  ATTR_RPC_METHOD,
+  ATTR_RPC_METHOD_ORIGINAL,
+  ATTR_RPC_REQUEST_METADATA_PREFIX,
+  ATTR_RPC_RESPONSE_METADATA_PREFIX,
+  ATTR_RPC_STATUS_CODE,
+  ATTR_RPC_SYSTEM_NAME,
+  RPC_METHOD_OTHER,
+  RPC_SYSTEM_GRPC,
+} from './semconv.js';
+import { SCOPE_NAME } from './version.js';
+
+/**
+ * The context key of `suppressTracing()` in `@opentelemetry/core` (`createContextKey` uses
+ * `Symbol.for`): exporters mark their own calls with it, and those calls are not traced.
+ */
+const SUPPRESS_TRACING_KEY = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+/**
+ * Marks the interceptor options of a call already traced by a tracewire client interceptor, so
+ * registering it twice (client and call options) still gives one span.
+ */
+const CLIENT_CALL = Symbol.for('tracewire.grpc.client.call');
+
+/**
+ * A grpc-js client interceptor that gives every call one CLIENT span, the RPC client metrics, and
+ * injects the trace context into a **copy** of the caller's metadata (the caller's object is
+ * never changed, so one `Metadata` can be reused for concurrent calls).
+ *
+ * - Every non-OK status is an error on the client (semconv), deadline and cancel included.
+ * - A call answered UNIMPLEMENTED is reported with `rpc.method` `_OTHER`: the server does not know
+ *   the method, so a client that builds method paths at run time cannot grow the metric series.
+ * - Callbacks and stream events of the call run in the caller's context, not in whatever context
+ *   the transport happens to carry.
+ * - Baggage is only sent when `propagateBaggage` is true.
+ *
+ * @example
+ * import * as grpc from '@grpc/grpc-js';
+ * import { otelGrpcClientInterceptor } from '@tracewire/grpc';
+ * const target = 'orders.internal:50051';
+ * const client = new OrdersClient(target, grpc.credentials.createInsecure(), {
+ *   interceptors: [otelGrpcClientInterceptor({ target })],
+ * });
+ */
+export function otelGrpcClientInterceptor(options?: OtelGrpcClientOptions): Interceptor {
+  validateGrpcOptions(options, SCOPE_NAME, 'client');
+  const owner = new ClientInstrumentation(options);
+  return function tracewireGrpcClientInterceptor(
+    callOptions: InterceptorOptions,
+    nextCall: NextCall,
+  ): InterceptingCall {
+    let call: ClientCall | undefined;
+    try {
+      call = owner.prepare(callOptions);
+    } catch (error) {
+      owner.diag.error(
+        'client-start',
+        'could not instrument a gRPC call; it continues without telemetry',
+        error,
+      );
+    }
+    const next = nextCall(callOptions);
+    if (call === undefined) return new InterceptingCall(next);
+    call.call = next;
+    return new InterceptingCall(next, call.requester);
+  };
+}
+
+class ClientInstrumentation extends GrpcInstrumentation {
+  readonly options: OtelGrpcClientOptions;
+  readonly endpoint: ServerEndpoint | undefined;
+  /** `{ rpc.system.name, server.address, server.port }`: the in-flight counter never carries a method. */
+  readonly activeAttributes: Attributes;
+  /** The method info used for metrics of calls answered UNIMPLEMENTED. */
+  readonly other: MethodInfo;
+  readonly #spanAttributes = new WeakMap<MethodInfo, Attributes>();
+
+  constructor(options: OtelGrpcClientOptions | undefined) {
+    super(options, 'client');
+    this.options = { ...options };
+    this.endpoint = parseTarget(this.options.target);
+    const active: Attributes = { [ATTR_RPC_SYSTEM_NAME]: RPC_SYSTEM_GRPC };
+    this.#addEndpoint(active);
+    this.activeAttributes = Object.freeze(active);
+    this.other = this.methods.get(RPC_METHOD_OTHER);
+  }
+
+  #addEndpoint(attributes: Attributes): void {
+    const endpoint = this.endpoint;
+    if (endpoint === undefined) return;
+    attributes[ATTR_SERVER_ADDRESS] = endpoint.address;
+    if (endpoint.port !== undefined) attributes[ATTR_SERVER_PORT] = endpoint.port;
+  }
+
+  /** Returns the telemetry of a new call, or undefined when the call is not traced. */
+  prepare(callOptions: InterceptorOptions): ClientCall | undefined {
+    const parent = context.active();
+    if (parent.getValue(SUPPRESS_TRACING_KEY) === true) return undefined;
+    const marks = callOptions as unknown as Record<symbol, unknown>;
+    if (marks[CLIENT_CALL] !== undefined) return undefined;
+    const definition = callOptions.method_definition;
+    const info = this.methods.get(definition.path);
+    if (this.isIgnored(info)) return undefined;
+    marks[CLIENT_CALL] = true;
+    return new ClientCall(this, info, callKind(definition.requestStream, definition.responseStream), parent);
+  }
+
+  /** The start attributes of a method's spans (shared: the SDK copies them). */
+  spanAttributes(info: MethodInfo): Attributes {
+    let attributes = this.#spanAttributes.get(info);
+    if (attributes === undefined) {
+      const a: Attributes = { ...info.attributes };
+      if (info.original !== undefined) a[ATTR_RPC_METHOD_ORIGINAL] = info.original;
+      this.#addEndpoint(a);
+      attributes = Object.freeze(a);
+      this.#spanAttributes.set(info, attributes);
+    }
+    return attributes;
+  }
+
+  /** The attribute set of `rpc.client.call.duration` for a method and final code (cached). */
+  durationAttributes(info: MethodInfo, code: number): Attributes {
+    const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
+    let attributes = info.durationAttributes[index];
+    if (attributes === undefined) {
+      const name = grpcCodeName(index);
+      const a: Attributes = { ...info.attributes, [ATTR_RPC_STATUS_CODE]: name };
+      if (index !== GrpcCode.OK) a[ATTR_ERROR_TYPE] = name;
+      this.#addEndpoint(a);
+      attributes = Object.freeze(a);
+      info.durationAttributes[index] = attributes;
+    }
+    return attributes;
+  }
+}
+
+/** The telemetry of one client call. */
+class ClientCall {
+  readonly requester: Requester;
+  /** The next call in the chain (for the peer address). */
+  call: { getPeer(): string } | undefined;
+  readonly #owner: ClientInstrumentation;
+  readonly #info: MethodInfo;
+  readonly #kind: GrpcCallKind;
+  readonly #parent: Context;
+  #span: Span | undefined;
+  #instruments: RpcInstruments | undefined;
+  #startedAt = 0;
+  #ended = false;
+
+  constructor(owner: ClientInstrumentation, info: MethodInfo, kind: GrpcCallKind, parent: Context) {
+    this.#owner = owner;
+    this.#info = info;
+    this.#kind = kind;
+    this.#parent = parent;
+    // Listeners declare their `next` parameter: grpc-js tells listener shapes apart by arity.
+    const listener: Listener = {
+      onReceiveMetadata: (metadata: Metadata, next: (metadata: Metadata) => void): void => {
+        this.#capture(ATTR_RPC_RESPONSE_METADATA_PREFIX, metadata);
+        context.with(parent, next, undefined, metadata);
+      },
+      onReceiveMessage: (message: unknown, next: (message: unknown) => void): void => {
+        context.with(parent, next, undefined, message);
+      },
+      onReceiveStatus: (status: StatusObject, next: (status: StatusObject) => void): void => {
+        // End first: the caller's callback may look at the finished span.
+        this.#end(status);
+        context.with(parent, next, undefined, status);
+      },
+    };
+    this.requester = {
+      start: (
+        metadata: Metadata,
+        _listener: unknown,
+        next: (metadata: Metadata, listener: Listener) => void,
+      ): void => {
+        next(this.#begin(metadata), listener);
+      },
+    };
+  }
+
+  /** Starts the span and returns the metadata to send: a copy carrying the span's context. */
+  #begin(metadata: Metadata): Metadata {
+    const owner = this.#owner;
+    let out = metadata;
+    try {
+      const info = this.#info;
+      this.#startedAt = performance.now();
+      const span = owner
+        .tracer()
+        .startSpan(
+          info.spanName,
+          { kind: SpanKind.CLIENT, attributes: owner.spanAttributes(info) },
+          this.#parent,
+        );
+      this.#span = span;
+
+      // The caller's Metadata may be reused for other calls (grpc-js passes it through as is):
+      // write into a copy, and drop any propagation field it carries (a forwarded or reused
+      // object) so the context sent is exactly this span's.
+      const copy = metadata.clone();
+      out = copy;
+      const propagator = owner.propagator();
+      for (const field of propagator.fields()) copy.remove(field);
+      let ctx = trace.setSpan(this.#parent, span);
+      if (owner.options.propagateBaggage !== true && propagation.getBaggage(ctx) !== undefined) {
+        ctx = propagation.deleteBaggage(ctx);
+      }
+      injectContext(copy as unknown as Record<string, unknown>, {
+        context: ctx,
+        propagator,
+        setter: grpcMetadataSetter,
+      });
+
+      if (owner.captureRequest.length > 0 && span.isRecording()) {
+        owner.captureMetadata(span, ATTR_RPC_REQUEST_METADATA_PREFIX, owner.captureRequest, copy);
+      }
+      const hook = owner.options.requestHook;
+      if (hook !== undefined) {
+        owner.call('requestHook', hook, span, {
+          path: info.path,
+          method: info.method,
+          kind: this.#kind,
+          metadata: copy,
+        });
+      }
+
+      const instruments = owner.instruments();
+      instruments.active.add(1, owner.activeAttributes);
+      this.#instruments = instruments;
+    } catch (error) {
+      owner.diag.error('client-start', 'could not start the gRPC client span; the call continues', error);
+    }
+    return out;
+  }
+
+  #capture(prefix: string, metadata: Metadata | null | undefined): void {
+    const span = this.#span;
+    const owner = this.#owner;
+    const keys = prefix === ATTR_RPC_REQUEST_METADATA_PREFIX ? owner.captureRequest : owner.captureResponse;
+    if (span === undefined || this.#ended || keys.length === 0) return;
+    try {
+      if (span.isRecording()) owner.captureMetadata(span, prefix, keys, metadata);
+    } catch (error) {
+      owner.diag.warn('capture-metadata', 'could not capture metadata', error);
+    }
+  }
+
+  /** Ends the span and records the metrics, exactly once. */
+  #end(status: StatusObject): void {
+    const span = this.#span;
+    if (this.#ended || span === undefined) return;
+    const owner = this.#owner;
+    let code: number = GrpcCode.UNKNOWN;
+    let info = this.#info;
+    try {
+      this.#capture(ATTR_RPC_RESPONSE_METADATA_PREFIX, status.metadata);
+      this.#ended = true;
+      code = status.code;
+      // The server does not know this method: report it as _OTHER (semconv rpc.method).
+      const unknownMethod = code === GrpcCode.UNIMPLEMENTED && info.method !== RPC_METHOD_OTHER;
+      if (span.isRecording()) {
+        const name = grpcCodeName(code);
+        span.setAttribute(ATTR_RPC_STATUS_CODE, name);
+        span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
+        if (unknownMethod) {
+          span.setAttribute(ATTR_RPC_METHOD, RPC_METHOD_OTHER);
+          span.setAttribute(ATTR_RPC_METHOD_ORIGINAL, info.method);
+          span.updateName(RPC_SYSTEM_GRPC);
+        }
+        if (code !== GrpcCode.OK) {
+          span.setAttribute(ATTR_ERROR_TYPE, name);
+          const details = typeof status.details === 'string' ? status.details : name;
+          span.setStatus({ code: SpanStatusCode.ERROR, message: cap(details, MAX_STATUS_MESSAGE_LENGTH) });
+        }
+        const peer = this.call === undefined ? undefined : parseHost(this.call.getPeer());
+        if (peer !== undefined) {
+          span.setAttribute(ATTR_NETWORK_PEER_ADDRESS, peer.address);
+          if (peer.port !== undefined) span.setAttribute(ATTR_NETWORK_PEER_PORT, peer.port);
+        }
+        const hook = owner.options.responseHook;
+        if (hook !== undefined) {
+          owner.call('responseHook', hook, span, {
+            path: info.path,
+            method: info.method,
+            kind: this.#kind,
+            code,
+          });
+        }
+      }
+      if (unknownMethod) info = owner.other;
+    } catch (error) {
+      this.#ended = true;
+      owner.diag.error('client-end', 'could not record the end of a gRPC client call', error);
+    }
+    try {
+      span.end();
+    } catch (error) {
+      owner.diag.error('client-end', 'could not end a gRPC client span', error);
+    }
+    const instruments = this.#instruments;
+    if (instruments === undefined) return;
+    try {
+      instruments.duration.record(
+        (performance.now() - this.#startedAt) / 1000,
+        owner.durationAttributes(info, code),
+      );
+    } catch (error) {
+      owner.diag.error('client-metrics', 'could not record rpc.client.call.duration', error);
+    }
+    try {
+      instruments.active.add(-1, owner.activeAttributes);
+    } catch (error) {
+      owner.diag.error('client-metrics', 'could not decrement rpc.client.active_requests', error);
+    }
+  }
+}

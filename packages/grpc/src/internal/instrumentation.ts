@@ -1,0 +1,159 @@
+import type {
+  Attributes,
+  Histogram,
+  MeterProvider,
+  Span,
+  TextMapPropagator,
+  Tracer,
+  TracerProvider,
+  UpDownCounter,
+} from '@opentelemetry/api';
+import { metrics, trace } from '@opentelemetry/api';
+import { RateLimitedDiag, resolvePropagator } from '@tracewire/core';
+import type { MetadataLike } from '../metadata-carrier.js';
+import type { GrpcInstrumentationOptions, GrpcMethodMatcher } from '../options.js';
+import { DEFAULT_IGNORE } from '../options.js';
+import {
+  METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
+  METRIC_RPC_CLIENT_CALL_DURATION,
+  METRIC_RPC_SERVER_ACTIVE_REQUESTS,
+  METRIC_RPC_SERVER_CALL_DURATION,
+  RPC_DURATION_BUCKETS,
+} from '../semconv.js';
+import { SCOPE_NAME, VERSION } from '../version.js';
+import { cap, MAX_METADATA_VALUE_LENGTH, MAX_METADATA_VALUES } from './limits.js';
+import { IgnoreList, type MethodInfo, MethodTable } from './method.js';
+
+/** The two instruments of one side. */
+export interface RpcInstruments {
+  duration: Histogram<Attributes>;
+  active: UpDownCounter<Attributes>;
+}
+
+/**
+ * What the server and client interceptors share: providers resolved lazily per call (and cached
+ * while the provider stays the same object, as `HttpServerInstrumentation` does), the method
+ * table, the metadata allow-lists, and contained user callbacks.
+ */
+export class GrpcInstrumentation {
+  readonly diag: RateLimitedDiag = new RateLimitedDiag();
+  readonly methods: MethodTable;
+  readonly ignorePredicates: readonly ((method: string) => boolean)[];
+  readonly captureRequest: readonly string[];
+  readonly captureResponse: readonly string[];
+  readonly #side: 'server' | 'client';
+  readonly #tracerProviderOption: TracerProvider | undefined;
+  readonly #meterProviderOption: MeterProvider | undefined;
+  readonly #propagatorOption: TextMapPropagator | undefined;
+  #tracerProvider: TracerProvider | undefined;
+  #tracer: Tracer | undefined;
+  #meterProvider: MeterProvider | undefined;
+  #instruments: RpcInstruments | undefined;
+
+  constructor(options: GrpcInstrumentationOptions | undefined, side: 'server' | 'client') {
+    this.#side = side;
+    this.#tracerProviderOption = options?.tracerProvider;
+    this.#meterProviderOption = options?.meterProvider;
+    this.#propagatorOption = options?.propagator;
+    const ignore = options?.ignore ?? DEFAULT_IGNORE;
+    const list = new IgnoreList(
+      Array.isArray(ignore) ? [...(ignore as GrpcMethodMatcher[])] : [ignore as GrpcMethodMatcher],
+    );
+    this.ignorePredicates = list.predicates;
+    this.methods = new MethodTable(list);
+    this.captureRequest = (options?.captureMetadata?.request ?? []).map((k) => k.toLowerCase());
+    this.captureResponse = (options?.captureMetadata?.response ?? []).map((k) => k.toLowerCase());
+  }
+
+  /** The tracer, resolved per call so an SDK registered after the interceptor was created is used. */
+  tracer(): Tracer {
+    const provider = this.#tracerProviderOption ?? trace.getTracerProvider();
+    if (provider !== this.#tracerProvider || this.#tracer === undefined) {
+      this.#tracer = provider.getTracer(SCOPE_NAME, VERSION);
+      this.#tracerProvider = provider;
+    }
+    return this.#tracer;
+  }
+
+  /** The instruments, re-created whenever the resolved meter provider changes. */
+  instruments(): RpcInstruments {
+    const provider = this.#meterProviderOption ?? metrics.getMeterProvider();
+    if (provider !== this.#meterProvider || this.#instruments === undefined) {
+      const meter = provider.getMeter(SCOPE_NAME, VERSION);
+      const server = this.#side === 'server';
+      this.#instruments = {
+        duration: meter.createHistogram(
+          server ? METRIC_RPC_SERVER_CALL_DURATION : METRIC_RPC_CLIENT_CALL_DURATION,
+          {
+            description: server
+              ? 'Measures the duration of an incoming Remote Procedure Call (RPC).'
+              : 'Measures the duration of an outgoing Remote Procedure Call (RPC).',
+            unit: 's',
+            advice: { explicitBucketBoundaries: [...RPC_DURATION_BUCKETS] },
+          },
+        ),
+        active: meter.createUpDownCounter(
+          server ? METRIC_RPC_SERVER_ACTIVE_REQUESTS : METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
+          {
+            description: server
+              ? 'Number of gRPC calls in flight on the server.'
+              : 'Number of gRPC calls in flight on the client.',
+            unit: '{call}',
+          },
+        ),
+      };
+      this.#meterProvider = provider;
+    }
+    return this.#instruments;
+  }
+
+  /** The propagator, resolved per call (explicit, else the registered global, else built-in W3C). */
+  propagator(): TextMapPropagator {
+    return resolvePropagator(this.#propagatorOption);
+  }
+
+  /** Whether a call of `info` gets no telemetry. A throwing predicate does not ignore. */
+  isIgnored(info: MethodInfo): boolean {
+    if (info.ignored) return true;
+    const predicates = this.ignorePredicates;
+    for (let i = 0; i < predicates.length; i++) {
+      if (this.call('ignore', predicates[i]!, info.name) === true) return true;
+    }
+    return false;
+  }
+
+  /** Runs a user callback; a throw is contained and reported (rate-limited) under `hook`. */
+  call<A extends unknown[], R>(hook: string, fn: (...args: A) => R, ...args: A): R | undefined {
+    try {
+      return fn(...args);
+    } catch (error) {
+      this.diag.error(`hook:${hook}`, `the ${hook} hook threw; tracewire used its default`, error);
+      return undefined;
+    }
+  }
+
+  /** Records allow-listed metadata keys on the span (`<prefix><key>`). Binary values are skipped. */
+  captureMetadata(
+    span: Span,
+    prefix: string,
+    keys: readonly string[],
+    metadata: MetadataLike | null | undefined,
+  ): void {
+    if (metadata === null || metadata === undefined) return;
+    for (const key of keys) {
+      let values: unknown[];
+      try {
+        values = metadata.get(key);
+      } catch {
+        continue;
+      }
+      if (!Array.isArray(values) || values.length === 0) continue;
+      const out: string[] = [];
+      for (const v of values) {
+        if (typeof v === 'string') out.push(cap(v, MAX_METADATA_VALUE_LENGTH));
+        if (out.length === MAX_METADATA_VALUES) break;
+      }
+      if (out.length > 0) span.setAttribute(prefix + key, out);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { MeterProvider, Span, TextMapPropagator, TracerProvider } from '@opentelemetry/api';
+import { describeType, validateHttpOptions } from '@tracewire/core';
+
+/** The four gRPC call kinds. */
+export type GrpcCallKind = 'unary' | 'client_stream' | 'server_stream' | 'bidi';
+
+/** What hooks and predicates are told about a call. */
+export interface GrpcCallInfo {
+  /** The wire path, e.g. `/shop.Orders/GetOrder`. */
+  path: string;
+  /** `rpc.method`: `shop.Orders/GetOrder`, or `_OTHER` for a path that is not a method name. */
+  method: string;
+  kind: GrpcCallKind;
+}
+
+/** What the request hooks and `publicEndpoint` see. */
+export interface GrpcRequestInfo extends GrpcCallInfo {
+  /**
+   * Server: the incoming metadata. Client: the copy of the caller's metadata that is sent (with the
+   * trace context already injected); the caller's own object is never changed.
+   */
+  metadata: Metadata;
+}
+
+/** What the response hooks see. */
+export interface GrpcResponseInfo extends GrpcCallInfo {
+  /** The final gRPC status code (the one recorded as `rpc.status_code`). */
+  code: number;
+}
+
+/**
+ * A method to ignore: `'package.Service/Method'`, `'package.Service/*'` (every method of a
+ * service), `'*'`, a RegExp tested on `package.Service/Method`, or a predicate given that string
+ * (a leading `/` in string patterns is ignored).
+ */
+export type GrpcMethodMatcher = string | RegExp | ((method: string) => boolean);
+
+/** Metadata keys to record as span attributes. */
+export interface GrpcCaptureMetadata {
+  /** Request metadata keys, recorded as `rpc.request.metadata.<key>`. @default [] */
+  request?: readonly string[];
+  /** Response metadata keys (initial and trailing), recorded as `rpc.response.metadata.<key>`. @default [] */
+  response?: readonly string[];
+}
+
+/** Options both interceptors share. Every field is optional. */
+export interface GrpcInstrumentationOptions {
+  /** Where spans go. @default the global tracer provider, resolved per call (so an SDK registered later is used) */
+  tracerProvider?: TracerProvider;
+  /** Where metrics go. @default the global meter provider, resolved per call */
+  meterProvider?: MeterProvider;
+  /** How context travels in metadata. @default the global propagator if one is registered, else tracewire's W3C Trace Context + Baggage propagator */
+  propagator?: TextMapPropagator;
+  /**
+   * Methods that get no span and no metrics. Giving this option replaces the default; include
+   * `'grpc.health.v1.Health/*'` to keep ignoring health checks. @default ['grpc.health.v1.Health/*']
+   */
+  ignore?: GrpcMethodMatcher | readonly GrpcMethodMatcher[];
+  /**
+   * Metadata keys captured as span attributes (an allow-list: metadata often carries credentials).
+   * At most 16 values per key, each cut to 1024 characters; binary (`-bin`) values are never
+   * captured. @default {} (nothing)
+   */
+  captureMetadata?: GrpcCaptureMetadata;
+}
+
+/** Options of `otelGrpcServerInterceptor`. */
+export interface OtelGrpcServerOptions extends GrpcInstrumentationOptions {
+  /** Called with the SERVER span once it started. A throw is contained and reported (rate-limited). */
+  requestHook?: (span: Span, request: GrpcRequestInfo) => void;
+  /** Called with the SERVER span just before it ends. A throw is contained and reported. */
+  responseHook?: (span: Span, response: GrpcResponseInfo) => void;
+  /**
+   * The server is reachable by untrusted callers: incoming trace context is not continued but
+   * linked, and incoming baggage is dropped (W3C Trace Context, security considerations). A
+   * throwing predicate counts as public. @default false
+   */
+  publicEndpoint?: boolean | ((request: GrpcRequestInfo) => boolean);
+}
+
+/** Options of `otelGrpcClientInterceptor`. */
+export interface OtelGrpcClientOptions extends GrpcInstrumentationOptions {
+  /**
+   * The channel target given to the client constructor (`'orders:50051'`,
+   * `'dns:///orders.internal:443'`, `'unix:///run/orders.sock'`). It becomes `server.address` /
+   * `server.port` on spans and metrics (interceptors cannot see the channel). @default none
+   */
+  target?: string;
+  /**
+   * Send the context's W3C baggage to this server. Baggage often holds data from an upstream
+   * caller, so it is only sent to servers you trust. @default false
+   */
+  propagateBaggage?: boolean;
+  /** Called with the CLIENT span once it started. A throw is contained and reported. */
+  requestHook?: (span: Span, request: GrpcRequestInfo) => void;
+  /** Called with the CLIENT span just before it ends. A throw is contained and reported. */
+  responseHook?: (span: Span, response: GrpcResponseInfo) => void;
+}
+
+/** Health checks are polled constantly and say nothing about the service: ignored by default. */
+export const DEFAULT_IGNORE: readonly string[] = Object.freeze(['grpc.health.v1.Health/*']);
+
+/**
+ * Validates interceptor options at factory time.
+ *
+ * @throws TypeError naming the option and what it expects.
+ */
+export function validateGrpcOptions(options: unknown, owner: string, side: 'server' | 'client'): void {
+  // The shared keys (providers, propagator, hooks, publicEndpoint, ignore) have the same shape as
+  // the HTTP adapters' and the same messages.
+  validateHttpOptions(options, owner);
+  if (options === undefined) return;
+  const o = options as Record<string, unknown>;
+  const capture = o.captureMetadata;
+  if (capture !== undefined) {
+    if (capture === null || typeof capture !== 'object' || Array.isArray(capture)) {
+      throw new TypeError(
+        `${owner}: options.captureMetadata must be an object { request?, response? }, got ${describeType(capture)}`,
+      );
+    }
+    for (const key of ['request', 'response'] as const) {
+      const v = (capture as Record<string, unknown>)[key];
+      if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) {
+        throw new TypeError(
+          `${owner}: options.captureMetadata.${key} must be an array of metadata keys, got ${describeType(v)}`,
+        );
+      }
+    }
+  }
+  if (side === 'client') {
+    if (o.target !== undefined && typeof o.target !== 'string') {
+      throw new TypeError(`${owner}: options.target must be a string, got ${describeType(o.target)}`);
+    }
+    if (o.propagateBaggage !== undefined && typeof o.propagateBaggage !== 'boolean') {
+      throw new TypeError(
+        `${owner}: options.propagateBaggage must be a boolean, got ${describeType(o.propagateBaggage)}`,
+      );
+    }
+    if (o.publicEndpoint !== undefined) {
+      throw new TypeError(`${owner}: options.publicEndpoint applies to the server interceptor only`);
+    }
+  }
+}

@@ -1,0 +1,398 @@
+import type {
+  Metadata,
+  Responder,
+  ServerInterceptingCallInterface,
+  ServerInterceptor,
+  ServerListener,
+  ServerMethodDefinition,
+} from '@grpc/grpc-js';
+import { Metadata as GrpcMetadata, ServerInterceptingCall } from '@grpc/grpc-js';
+import type { Attributes, Context, Link, Span } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  extractContext,
+  parseHost,
+} from '@tracewire/core';
+import { GrpcCode, grpcCodeName, isGrpcCode, isServerError, TRACE_ID_METADATA_KEY } from '@tracewire/errors';
+import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
+import { callKind, type MethodInfo } from './internal/method.js';
+import { sentStatusCode, statusWithoutResponse } from './internal/status.js';
+import { grpcMetadataGetter } from './metadata-carrier.js';
+import type { GrpcCallKind, GrpcRequestInfo, OtelGrpcServerOptions } from './options.js';
+import { validateGrpcOptions } from './options.js';
+import {
+  ATTR_RPC_GRPC_STATUS_CODE,
+  ATTR_RPC_METHOD,
+  ATTR_RPC_METHOD_ORIGINAL,
+  ATTR_RPC_REQUEST_METADATA_PREFIX,
+  ATTR_RPC_RESPONSE_METADATA_PREFIX,
+  ATTR_RPC_STATUS_CODE,
+  ATTR_RPC_SYSTEM_NAME,
+  RPC_SYSTEM_GRPC,
+} from './semconv.js';
+import { SCOPE_NAME } from './version.js';
+
+type SendStatus = NonNullable<Responder['sendStatus']>;
+type OutgoingStatus = Parameters<SendStatus>[0];
+
+/**
+ * Marks request metadata already handled by a tracewire server interceptor, so registering the
+ * interceptor twice still gives one span. `Symbol.for`, so two copies of the package agree.
+ */
+const SERVER_CALL = Symbol.for('tracewire.grpc.server.call');
+
+/**
+ * A grpc-js server interceptor (grpc-js >= 1.10) that gives every call one SERVER span, the RPC
+ * server metrics and W3C context propagation from the request metadata. List it **first** in
+ * `interceptors`, so it sees what the other interceptors do (grpc-js runs the first one closest to
+ * the transport).
+ *
+ * - The handler (and every listener it registers, such as stream `data` events) runs with the
+ *   span active.
+ * - Statuses sent by the server are normalized: the `details` of server-error codes (UNKNOWN,
+ *   DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS) become the code name, so an
+ *   `Error`'s message never reaches the client, and every non-OK status carries the trace id in
+ *   its trailing metadata under `trace-id`.
+ * - The span ends exactly once per call, with the status actually sent (client cancel, deadline
+ *   and dropped connections included).
+ *
+ * @example
+ * import * as grpc from '@grpc/grpc-js';
+ * import { otelGrpcServerInterceptor } from '@tracewire/grpc';
+ * const server = new grpc.Server({ interceptors: [otelGrpcServerInterceptor()] });
+ */
+export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): ServerInterceptor {
+  validateGrpcOptions(options, SCOPE_NAME, 'server');
+  const owner = new ServerInstrumentation(options);
+  return function tracewireGrpcServerInterceptor(
+    methodDescriptor: ServerMethodDefinition<any, any>,
+    call: ServerInterceptingCallInterface,
+  ): ServerInterceptingCall {
+    let responder: Responder | undefined;
+    try {
+      const info = owner.methods.get(methodDescriptor.path);
+      if (!owner.isIgnored(info)) {
+        const kind = callKind(methodDescriptor.requestStream, methodDescriptor.responseStream);
+        responder = new ServerCall(owner, info, kind, call).responder;
+      }
+    } catch (error) {
+      owner.diag.error(
+        'server-start',
+        'could not instrument a gRPC call; it continues without telemetry',
+        error,
+      );
+    }
+    return new ServerInterceptingCall(call, responder);
+  };
+}
+
+class ServerInstrumentation extends GrpcInstrumentation {
+  readonly options: OtelGrpcServerOptions;
+  #lastHost: string | undefined;
+  #lastEndpoint: { address: string; port: number | undefined } | undefined;
+
+  constructor(options: OtelGrpcServerOptions | undefined) {
+    super(options, 'server');
+    this.options = { ...options };
+  }
+
+  /** `server.address`/`server.port` from `:authority` (caller-chosen: validated, spans only). */
+  endpoint(host: string | undefined): { address: string; port: number | undefined } | undefined {
+    // Nearly every call of a server carries the same authority: remember the last one.
+    if (host !== this.#lastHost) {
+      this.#lastHost = host;
+      this.#lastEndpoint = typeof host === 'string' ? parseHost(host) : undefined;
+    }
+    return this.#lastEndpoint;
+  }
+
+  /** Whether the request is public. A throwing predicate counts as public (the safe side). */
+  isPublic(request: GrpcRequestInfo): boolean {
+    const p = this.options.publicEndpoint;
+    if (p === undefined || p === false) return false;
+    if (p === true) return true;
+    try {
+      return p(request) === true;
+    } catch (error) {
+      this.diag.error(
+        'hook:publicEndpoint',
+        'the publicEndpoint predicate threw; the call is treated as public',
+        error,
+      );
+      return true;
+    }
+  }
+
+  /** The attribute set of `rpc.server.call.duration` for a method and final code (cached). */
+  durationAttributes(info: MethodInfo, code: number): Attributes {
+    const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
+    let attributes = info.durationAttributes[index];
+    if (attributes === undefined) {
+      const name = grpcCodeName(index);
+      const a: Attributes = { ...info.attributes, [ATTR_RPC_STATUS_CODE]: name };
+      if (isServerError(index)) a[ATTR_ERROR_TYPE] = name;
+      attributes = Object.freeze(a);
+      info.durationAttributes[index] = attributes;
+    }
+    return attributes;
+  }
+
+  /**
+   * The status to send instead of `status`: server-error details replaced by the code name, a
+   * non-canonical code replaced by UNKNOWN, and the trace id added to a copy of the trailers.
+   */
+  normalize(status: OutgoingStatus, span: Span): OutgoingStatus {
+    const code = status.code;
+    if (code === GrpcCode.OK) return status;
+    const canonical = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
+    const details =
+      isServerError(canonical) || typeof status.details !== 'string'
+        ? grpcCodeName(canonical)
+        : status.details;
+    // The trailers may be an object the application reuses: add to a copy.
+    let metadata: Metadata;
+    try {
+      metadata = status.metadata ? status.metadata.clone() : new GrpcMetadata();
+    } catch {
+      metadata = new GrpcMetadata();
+    }
+    const spanContext = span.spanContext();
+    if (isSpanContextValid(spanContext)) metadata.set(TRACE_ID_METADATA_KEY, spanContext.traceId);
+    return { code: canonical, details, metadata };
+  }
+}
+
+/** The telemetry of one server call. Every method is safe to call in any order, any number of times. */
+class ServerCall {
+  readonly responder: Responder;
+  readonly #owner: ServerInstrumentation;
+  readonly #info: MethodInfo;
+  readonly #kind: GrpcCallKind;
+  readonly #call: ServerInterceptingCallInterface;
+  #span: Span | undefined;
+  #context: Context | undefined;
+  #instruments: RpcInstruments | undefined;
+  #startedAt = 0;
+  /** The code of the first status passed on to grpc-js. */
+  #sent: number | undefined;
+  #ended = false;
+
+  constructor(
+    owner: ServerInstrumentation,
+    info: MethodInfo,
+    kind: GrpcCallKind,
+    call: ServerInterceptingCallInterface,
+  ) {
+    this.#owner = owner;
+    this.#info = info;
+    this.#kind = kind;
+    this.#call = call;
+    // Listeners declare their `next` parameter: grpc-js tells listener shapes apart by arity.
+    const listener: ServerListener = {
+      onReceiveMetadata: (metadata: Metadata, next: (metadata: Metadata) => void): void => {
+        const ctx = this.#begin(metadata);
+        if (ctx === undefined) next(metadata);
+        else context.with(ctx, next, undefined, metadata);
+      },
+      onReceiveMessage: (message: unknown, next: (message: unknown) => void): void => {
+        const ctx = this.#context;
+        if (ctx === undefined) next(message);
+        else context.with(ctx, next, undefined, message);
+      },
+      onReceiveHalfClose: (next: () => void): void => {
+        const ctx = this.#context;
+        if (ctx === undefined) next();
+        else context.with(ctx, next);
+      },
+      // grpc-js (>= 1.10) calls onCancel once for every call, after the status was written or
+      // when the stream closed without one: the one place where the call is over for sure.
+      onCancel: (): void => this.#end(),
+    };
+    const responder: Responder = {
+      start: (next: (listener?: ServerListener) => void): void => next(listener),
+      sendStatus: (status: OutgoingStatus, next: (status: OutgoingStatus) => void): void =>
+        next(this.#onStatus(status)),
+    };
+    if (owner.captureResponse.length > 0) {
+      responder.sendMetadata = (metadata: Metadata, next: (metadata: Metadata) => void): void => {
+        this.#captureResponse(metadata);
+        next(metadata);
+      };
+    }
+    this.responder = responder;
+  }
+
+  /** Starts the span from the request metadata; returns the context to run the handler in. */
+  #begin(metadata: Metadata): Context | undefined {
+    const owner = this.#owner;
+    try {
+      const marks = metadata as unknown as Record<symbol, unknown>;
+      if (marks[SERVER_CALL] !== undefined) return undefined;
+      marks[SERVER_CALL] = true;
+      this.#startedAt = performance.now();
+      const info = this.#info;
+      const call = this.#call;
+      const options = owner.options;
+
+      // The parent is only what the caller sent: the async context of a transport event is
+      // arbitrary (whatever was active when the HTTP/2 session started).
+      let parent = extractContext(metadata, {
+        context: ROOT_CONTEXT,
+        propagator: owner.propagator(),
+        getter: grpcMetadataGetter,
+      });
+      let request: GrpcRequestInfo | undefined;
+      let links: Link[] | undefined;
+      if (options.publicEndpoint !== undefined && options.publicEndpoint !== false) {
+        request = { path: info.path, method: info.method, kind: this.#kind, metadata };
+        if (owner.isPublic(request)) {
+          const remote = trace.getSpanContext(parent);
+          if (remote !== undefined) links = [{ context: remote }];
+          parent = propagation.deleteBaggage(trace.deleteSpan(parent));
+        }
+      }
+
+      const attributes: Attributes = {
+        [ATTR_RPC_SYSTEM_NAME]: RPC_SYSTEM_GRPC,
+        [ATTR_RPC_METHOD]: info.method,
+      };
+      if (info.original !== undefined) attributes[ATTR_RPC_METHOD_ORIGINAL] = info.original;
+      const endpoint = owner.endpoint(call.getHost());
+      if (endpoint !== undefined) {
+        attributes[ATTR_SERVER_ADDRESS] = endpoint.address;
+        if (endpoint.port !== undefined) attributes[ATTR_SERVER_PORT] = endpoint.port;
+      }
+      const connection = call.getConnectionInfo();
+      if (connection?.remoteAddress !== undefined) {
+        attributes[ATTR_NETWORK_PEER_ADDRESS] = connection.remoteAddress;
+        if (connection.remotePort !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = connection.remotePort;
+      }
+
+      const span = owner
+        .tracer()
+        .startSpan(info.spanName, { kind: SpanKind.SERVER, attributes, links }, parent);
+      this.#span = span;
+      const ctx = trace.setSpan(parent, span);
+      this.#context = ctx;
+
+      if (owner.captureRequest.length > 0 && span.isRecording()) {
+        owner.captureMetadata(span, ATTR_RPC_REQUEST_METADATA_PREFIX, owner.captureRequest, metadata);
+      }
+      if (options.requestHook !== undefined) {
+        request ??= { path: info.path, method: info.method, kind: this.#kind, metadata };
+        owner.call('requestHook', options.requestHook, span, request);
+      }
+
+      // The decrement uses this same instruments object and the same attribute object.
+      const instruments = owner.instruments();
+      instruments.active.add(1, info.attributes);
+      this.#instruments = instruments;
+      return ctx;
+    } catch (error) {
+      owner.diag.error('server-start', 'could not start the gRPC server span; the call continues', error);
+      return this.#context;
+    }
+  }
+
+  /** Normalizes the outgoing status (once) and remembers its code. */
+  #onStatus(status: OutgoingStatus): OutgoingStatus {
+    const span = this.#span;
+    if (span === undefined || this.#ended || this.#sent !== undefined) return status;
+    try {
+      const out = this.#owner.normalize(status, span);
+      this.#sent = out.code;
+      if (out.metadata) this.#captureResponse(out.metadata);
+      return out;
+    } catch (error) {
+      this.#sent = status.code;
+      this.#owner.diag.error(
+        'server-status',
+        'could not normalize a gRPC status; it is sent unchanged',
+        error,
+      );
+      return status;
+    }
+  }
+
+  #captureResponse(metadata: Metadata): void {
+    const span = this.#span;
+    const owner = this.#owner;
+    if (span === undefined || this.#ended || owner.captureResponse.length === 0) return;
+    try {
+      if (span.isRecording()) {
+        owner.captureMetadata(span, ATTR_RPC_RESPONSE_METADATA_PREFIX, owner.captureResponse, metadata);
+      }
+    } catch (error) {
+      owner.diag.warn('capture-metadata', 'could not capture response metadata', error);
+    }
+  }
+
+  /** Ends the span and records the metrics, exactly once. */
+  #end(): void {
+    const span = this.#span;
+    if (this.#ended || span === undefined) return;
+    this.#ended = true;
+    const owner = this.#owner;
+    const info = this.#info;
+    let code: number = GrpcCode.CANCELLED;
+    try {
+      // What went on the wire wins; then what passed through this interceptor; then, with no
+      // status at all, the deadline decides between DEADLINE_EXCEEDED and CANCELLED.
+      const wire = sentStatusCode(this.#call);
+      code = (wire === undefined ? this.#sent : wire) ?? statusWithoutResponse(this.#call);
+      if (span.isRecording()) {
+        const name = grpcCodeName(code);
+        span.setAttribute(ATTR_RPC_STATUS_CODE, name);
+        span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
+        if (isServerError(code)) {
+          span.setAttribute(ATTR_ERROR_TYPE, name);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: name });
+        }
+        const hook = owner.options.responseHook;
+        if (hook !== undefined) {
+          owner.call('responseHook', hook, span, {
+            path: info.path,
+            method: info.method,
+            kind: this.#kind,
+            code,
+          });
+        }
+      }
+    } catch (error) {
+      owner.diag.error('server-end', 'could not record the end of a gRPC server call', error);
+    }
+    try {
+      span.end();
+    } catch (error) {
+      owner.diag.error('server-end', 'could not end a gRPC server span', error);
+    }
+    const instruments = this.#instruments;
+    if (instruments === undefined) return;
+    try {
+      instruments.duration.record(
+        (performance.now() - this.#startedAt) / 1000,
+        owner.durationAttributes(info, code),
+      );
+    } catch (error) {
+      owner.diag.error('server-metrics', 'could not record rpc.server.call.duration', error);
+    }
+    try {
+      instruments.active.add(-1, info.attributes);
+    } catch (error) {
+      owner.diag.error('server-metrics', 'could not decrement rpc.server.active_requests', error);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// Unit tests of the internal helpers whose inputs real calls cannot easily produce.
+import { describe, expect, it } from 'vitest';
+import { methodName } from '../src/internal/method.js';
+import { deadlinePassed, sentStatusCode, statusWithoutResponse } from '../src/internal/status.js';
+
+describe('sentStatusCode', () => {
+  const stream = (sentHeaders?: object, sentTrailers?: object) => ({ sentHeaders, sentTrailers });
+
+  it('reads trailers first, then trailers-only headers, through nextCall links', () => {
+    expect(sentStatusCode({ stream: stream({ ':status': 200 }, { 'grpc-status': 0 }) })).toBe(0);
+    expect(sentStatusCode({ stream: stream({ 'grpc-status': '4' }) })).toBe(4);
+    expect(sentStatusCode({ nextCall: { nextCall: { stream: stream({}, { 'grpc-status': 13 }) } } })).toBe(
+      13,
+    );
+  });
+
+  it('null when the stream is there but no status was sent, undefined when there is no stream', () => {
+    expect(sentStatusCode({ stream: stream({ ':status': 200 }) })).toBeNull();
+    expect(sentStatusCode({ stream: stream() })).toBeNull();
+    expect(sentStatusCode({})).toBeUndefined();
+    expect(sentStatusCode(null)).toBeUndefined();
+    const deep: Record<string, unknown> = {};
+    let cur = deep;
+    for (let i = 0; i < 20; i++) {
+      const next: Record<string, unknown> = {};
+      cur.nextCall = next;
+      cur = next;
+    }
+    cur.stream = stream({ 'grpc-status': 0 });
+    expect(sentStatusCode(deep)).toBeUndefined();
+  });
+
+  it('never throws on hostile shapes', () => {
+    const throwing = {
+      get stream() {
+        throw new Error('x');
+      },
+    };
+    expect(sentStatusCode(throwing)).toBeUndefined();
+    expect(sentStatusCode({ stream: stream({ 'grpc-status': 'abc' }) })).toBeNull();
+  });
+});
+
+describe('deadline', () => {
+  it('DEADLINE_EXCEEDED only when a finite deadline has passed (20 ms slack), else CANCELLED', () => {
+    expect(statusWithoutResponse({ getDeadline: () => Infinity })).toBe(1);
+    expect(statusWithoutResponse({ getDeadline: () => Date.now() + 60_000 })).toBe(1);
+    expect(statusWithoutResponse({ getDeadline: () => Date.now() - 1 })).toBe(4);
+    expect(statusWithoutResponse({ getDeadline: () => new Date(Date.now() + 5) })).toBe(4);
+    expect(
+      deadlinePassed({
+        getDeadline: () => {
+          throw new Error('x');
+        },
+      }),
+    ).toBe(false);
+  });
+});
+
+describe('methodName', () => {
+  it.each([
+    ['/pkg.Svc/Method', 'pkg.Svc/Method'],
+    ['/Svc/Method', 'Svc/Method'],
+    ['/a.b.c.Svc_2/Do$It', 'a.b.c.Svc_2/Do$It'],
+    ['pkg.Svc/Method', undefined],
+    ['/pkg.Svc/', undefined],
+    ['//Method', undefined],
+    ['/a/b/c', undefined],
+    ['/pkg Svc/Method', undefined],
+    ['/pkg.Svc/Mé', undefined],
+    [`/${'a'.repeat(200)}/${'b'.repeat(100)}`, undefined],
+  ])('%s', (path, expected) => {
+    expect(methodName(path)).toBe(expected);
+  });
+});
