@@ -4,6 +4,7 @@ import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import autocannon from 'autocannon';
+import { grpcLoad } from './grpc-load.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
@@ -27,6 +28,20 @@ const suites = [
     server: (variant) =>
       new URL(variant.startsWith('official') ? './koa-official.cjs' : './koa-server.mjs', import.meta.url),
     path: '/users/42',
+    variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
+  },
+  {
+    name: 'nest',
+    server: (variant) =>
+      new URL(variant.startsWith('official') ? './nest-official.cjs' : './nest-server.mjs', import.meta.url),
+    path: '/users/42',
+    variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
+  },
+  {
+    name: 'grpc',
+    kind: 'grpc',
+    server: (variant) =>
+      new URL(variant.startsWith('official') ? './grpc-official.cjs' : './grpc-server.mjs', import.meta.url),
     variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
   },
   {
@@ -109,10 +124,21 @@ for (const suite of suites) {
         continue;
       }
       const { child, port } = await start(suite.server(variant), variant);
-      const url = `http://127.0.0.1:${port}${suite.path}`;
-      await load(url, WARMUP);
+      const run = async (seconds) => {
+        if (suite.kind === 'grpc') {
+          const g = await grpcLoad(port, seconds, CONNECTIONS);
+          return {
+            requests: { total: g.total, average: g.average },
+            latency: { p50: Number(g.p50.toFixed(2)), p99: Number(g.p99.toFixed(2)) },
+            errors: g.errors,
+            non2xx: 0,
+          };
+        }
+        return load(`http://127.0.0.1:${port}${suite.path}`, seconds);
+      };
+      await run(WARMUP);
       const before = await stats(child);
-      const r = await load(url, DURATION);
+      const r = await run(DURATION);
       const after = await stats(child);
       child.send('exit');
       const requests = r.requests.total;

@@ -1,0 +1,40 @@
+// The gRPC benchmark service (unary GetUser), shared by every gRPC variant. `interceptors` are the
+// server interceptors of the variant.
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const definition = protoLoader.loadSync(path.join(__dirname, 'users.proto'), { keepCase: true });
+const proto = grpc.loadPackageDefinition(definition).bench;
+
+function serveGrpc(interceptors, census) {
+  const server = new grpc.Server({ interceptors });
+  server.addService(proto.Users.service, {
+    GetUser(call, callback) {
+      callback(null, { id: call.request.id });
+    },
+  });
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+    if (err) throw err;
+    process.send?.({ type: 'ready', port });
+  });
+  process.on('message', (msg) => {
+    if (msg === 'stats') {
+      global.gc?.();
+      const mem = process.memoryUsage();
+      process.send?.({
+        type: 'stats',
+        cpu: process.cpuUsage(),
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        census: { spans: census.spans, names: [...census.names], instruments: [...census.instruments] },
+      });
+    }
+    if (msg === 'exit') {
+      server.forceShutdown();
+      process.exit(0);
+    }
+  });
+}
+
+module.exports = { serveGrpc, proto, grpc };
