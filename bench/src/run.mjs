@@ -11,6 +11,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+// Optional subset of variants (bare is always kept: ratios need it).
+const VARIANTS = process.env.BENCH_VARIANTS?.split(',');
 
 const suites = [
   {
@@ -50,7 +52,12 @@ const suites = [
     server: () => new URL('./pg-loop.mjs', import.meta.url),
     variants: ['bare', 'tracewire', 'tracewire-off'],
   },
-].filter((s) => ONLY === undefined || ONLY.includes(s.name));
+]
+  .filter((s) => ONLY === undefined || ONLY.includes(s.name))
+  .map((s) => ({
+    ...s,
+    variants: s.variants.filter((v) => v === 'bare' || VARIANTS === undefined || VARIANTS.includes(v)),
+  }));
 
 function start(script, variant) {
   return new Promise((resolve, reject) => {
