@@ -3,6 +3,7 @@
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
+const { answerDriver } = require('./serve.cjs');
 
 const definition = protoLoader.loadSync(path.join(__dirname, 'users.proto'), { keepCase: true });
 const proto = grpc.loadPackageDefinition(definition).bench;
@@ -18,23 +19,7 @@ function serveGrpc(interceptors, census) {
     if (err) throw err;
     process.send?.({ type: 'ready', port });
   });
-  process.on('message', (msg) => {
-    if (msg === 'stats') {
-      global.gc?.();
-      const mem = process.memoryUsage();
-      process.send?.({
-        type: 'stats',
-        cpu: process.cpuUsage(),
-        rss: mem.rss,
-        heapUsed: mem.heapUsed,
-        census: { spans: census.spans, names: [...census.names], instruments: [...census.instruments] },
-      });
-    }
-    if (msg === 'exit') {
-      server.forceShutdown();
-      process.exit(0);
-    }
-  });
+  answerDriver(census, () => server.forceShutdown());
 }
 
 module.exports = { serveGrpc, proto, grpc };

@@ -3,6 +3,7 @@
 require('reflect-metadata');
 const { Controller, Get, Module, Param } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
+const { answerDriver } = require('./serve.cjs');
 
 class UsersController {
   get(id) {
@@ -25,23 +26,7 @@ async function serveNest(imports, census, setup) {
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer();
   process.send?.({ type: 'ready', port: server.address().port });
-  process.on('message', async (msg) => {
-    if (msg === 'stats') {
-      global.gc?.();
-      const mem = process.memoryUsage();
-      process.send?.({
-        type: 'stats',
-        cpu: process.cpuUsage(),
-        rss: mem.rss,
-        heapUsed: mem.heapUsed,
-        census: { spans: census.spans, names: [...census.names], instruments: [...census.instruments] },
-      });
-    }
-    if (msg === 'exit') {
-      await app.close();
-      process.exit(0);
-    }
-  });
+  answerDriver(census, () => app.close());
 }
 
 module.exports = { serveNest };

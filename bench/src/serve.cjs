@@ -1,9 +1,6 @@
-// Listens on 127.0.0.1:0 and answers the benchmark driver over IPC (ready, stats, exit).
-function serve(app, census) {
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.send?.({ type: 'ready', port: server.address().port });
-  });
-  process.on('message', (msg) => {
+// IPC with the benchmark driver: `stats` (CPU, memory after GC, span/metric census) and `exit`.
+function answerDriver(census, close) {
+  process.on('message', async (msg) => {
     if (msg === 'stats') {
       global.gc?.();
       const mem = process.memoryUsage();
@@ -16,10 +13,19 @@ function serve(app, census) {
       });
     }
     if (msg === 'exit') {
-      server.close();
+      await close();
       process.exit(0);
     }
   });
+}
+
+/** Listens on 127.0.0.1:0, tells the driver the port, and answers it. */
+function serve(app, census) {
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send?.({ type: 'ready', port: server.address().port });
+  });
+  answerDriver(census, () => server.close());
   return server;
 }
-module.exports = { serve };
+
+module.exports = { answerDriver, serve };

@@ -1,5 +1,13 @@
 // Public API of @tracewire/core. An explicit list: nothing under ./internal is exported.
 
+export type { RecordableException } from './instrumentation-scope.js';
+export {
+  callHook,
+  isPublicRequest,
+  LazyInstruments,
+  LazyTracer,
+  toRecordableException,
+} from './instrumentation-scope.js';
 export { RateLimitedDiag } from './internal/diag.js';
 export type { HttpServerInstruments } from './metrics/http-server-metrics.js';
 export { HttpServerMetrics } from './metrics/http-server-metrics.js';

@@ -24,6 +24,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   extractContext,
+  isPublicRequest,
   parseHost,
 } from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode, isServerError, TRACE_ID_METADATA_KEY } from '@tracewire/errors';
@@ -121,19 +122,7 @@ class ServerInstrumentation extends GrpcInstrumentation {
 
   /** Whether the request is public. A throwing predicate counts as public (the safe side). */
   isPublic(request: GrpcRequestInfo): boolean {
-    const p = this.options.publicEndpoint;
-    if (p === undefined || p === false) return false;
-    if (p === true) return true;
-    try {
-      return p(request) === true;
-    } catch (error) {
-      this.diag.error(
-        'hook:publicEndpoint',
-        'the publicEndpoint predicate threw; the call is treated as public',
-        error,
-      );
-      return true;
-    }
+    return isPublicRequest(this.diag, this.options.publicEndpoint, request);
   }
 
   /** The attribute set of `rpc.server.call.duration` for a method and final code (cached). */

@@ -1,5 +1,5 @@
-import type { Attributes, Histogram, MeterProvider, UpDownCounter } from '@opentelemetry/api';
-import { metrics } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter, MeterProvider, UpDownCounter } from '@opentelemetry/api';
+import { LazyInstruments } from '../instrumentation-scope.js';
 import {
   HTTP_DURATION_BUCKETS,
   METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
@@ -16,36 +16,22 @@ export interface HttpServerInstruments {
  * Creates the instruments lazily and again whenever the resolved meter provider changes, so a
  * middleware created before the SDK was registered still reports once it is.
  */
-export class HttpServerMetrics {
-  readonly #explicit: MeterProvider | undefined;
-  readonly #scope: string;
-  readonly #version: string;
-  #provider: MeterProvider | undefined;
-  #instruments: HttpServerInstruments | undefined;
-
+export class HttpServerMetrics extends LazyInstruments<HttpServerInstruments> {
   constructor(explicit: MeterProvider | undefined, scope: string, version: string) {
-    this.#explicit = explicit;
-    this.#scope = scope;
-    this.#version = version;
+    super(explicit, scope, version, createHttpServerInstruments);
   }
+}
 
-  get(): HttpServerInstruments {
-    const provider = this.#explicit ?? metrics.getMeterProvider();
-    if (provider !== this.#provider || this.#instruments === undefined) {
-      const meter = provider.getMeter(this.#scope, this.#version);
-      this.#instruments = {
-        duration: meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
-          description: 'Duration of HTTP server requests.',
-          unit: 's',
-          advice: { explicitBucketBoundaries: [...HTTP_DURATION_BUCKETS] },
-        }),
-        activeRequests: meter.createUpDownCounter(METRIC_HTTP_SERVER_ACTIVE_REQUESTS, {
-          description: 'Number of active HTTP server requests.',
-          unit: '{request}',
-        }),
-      };
-      this.#provider = provider;
-    }
-    return this.#instruments;
-  }
+function createHttpServerInstruments(meter: Meter): HttpServerInstruments {
+  return {
+    duration: meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
+      description: 'Duration of HTTP server requests.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...HTTP_DURATION_BUCKETS] },
+    }),
+    activeRequests: meter.createUpDownCounter(METRIC_HTTP_SERVER_ACTIVE_REQUESTS, {
+      description: 'Number of active HTTP server requests.',
+      unit: '{request}',
+    }),
+  };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Attributes, Context, Link, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { callHook, isPublicRequest, LazyTracer, toRecordableException } from '../instrumentation-scope.js';
 import { bindEmitter, hasContextManager } from '../internal/bind-emitter.js';
 import { RateLimitedDiag } from '../internal/diag.js';
 import { cap } from '../internal/limits.js';
@@ -117,8 +118,7 @@ export class HttpServerInstrumentation<
   readonly #captureRequest: string[];
   readonly #captureResponse: string[];
   readonly #traceResponse: boolean;
-  #tracerProvider: TracerProvider | undefined;
-  #tracer: Tracer | undefined;
+  readonly #tracer: LazyTracer;
 
   constructor(options: HttpInstrumentationOptions<TReq, TRes> | undefined, adapter: HttpServerAdapter<TReq>) {
     validateHttpOptions(options, adapter.name);
@@ -131,16 +131,12 @@ export class HttpServerInstrumentation<
     this.#captureResponse = (this.options.captureResponseHeaders ?? []).map((h) => h.toLowerCase());
     this.#traceResponse = this.options.traceResponseHeader ?? true;
     this.metrics = new HttpServerMetrics(this.options.meterProvider, adapter.name, adapter.version);
+    this.#tracer = new LazyTracer(this.options.tracerProvider, adapter.name, adapter.version);
   }
 
   /** The tracer, resolved lazily so an SDK registered after the middleware was created is used. */
   tracer(): Tracer {
-    const provider = this.options.tracerProvider ?? trace.getTracerProvider();
-    if (provider !== this.#tracerProvider || this.#tracer === undefined) {
-      this.#tracer = provider.getTracer(this.adapter.name, this.adapter.version);
-      this.#tracerProvider = provider;
-    }
-    return this.#tracer;
+    return this.#tracer.get();
   }
 
   /**
@@ -178,30 +174,12 @@ export class HttpServerInstrumentation<
 
   /** Runs a user callback; a throw is contained and reported (rate-limited) under `hook`. */
   call<A extends unknown[], R>(hook: string, fn: (...args: A) => R, ...args: A): R | undefined {
-    try {
-      return fn(...args);
-    } catch (error) {
-      this.diag.error(`hook:${hook}`, `the ${hook} hook threw; tracewire used its default`, error);
-      return undefined;
-    }
+    return callHook(this.diag, hook, fn, ...args);
   }
 
   /** @internal Whether the request is public (its inbound context is only linked). */
   isPublic(request: TReq): boolean {
-    const p = this.options.publicEndpoint;
-    if (p === undefined || p === false) return false;
-    if (p === true) return true;
-    // A throwing predicate treats the endpoint as public: the safe side of a trust decision.
-    try {
-      return p(request) === true;
-    } catch (error) {
-      this.diag.error(
-        'hook:publicEndpoint',
-        'the publicEndpoint predicate threw; the request is treated as public',
-        error,
-      );
-      return true;
-    }
+    return isPublicRequest(this.diag, this.options.publicEndpoint, request);
   }
 
   /** @internal */
@@ -357,7 +335,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     this.#recorded.push(error);
     if (errorType !== undefined) this.#errorType = errorType;
     try {
-      this.span.recordException(toException(error));
+      this.span.recordException(toRecordableException(error));
     } catch (e) {
       this.#owner.diag.warn('recordException', 'could not record an exception', e);
     }
@@ -436,7 +414,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     if (errored === null || errored === undefined) return;
     this.#errorType = ERROR_TYPE_OTHER;
     if (this.#recorded?.includes(errored)) return;
-    this.span.recordException(toException(errored));
+    this.span.recordException(toRecordableException(errored));
   }
 
   #spanName(route: string | undefined): string {
@@ -449,23 +427,6 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     const method = this.#method === METHOD_OTHER ? 'HTTP' : this.#method;
     return route === undefined ? method : `${method} ${route}`;
   }
-}
-
-/**
- * The SDK takes `exception.type` from an error's `code` when it has one, which would turn a
- * TracedError (numeric gRPC code) or a Node system error into a type of "5" or "ECONNREFUSED".
- * Handing it name, message and stack only keeps `exception.type` the class name.
- */
-function toException(error: unknown): { name: string; message: string; stack?: string } {
-  if (error instanceof Error) {
-    const out: { name: string; message: string; stack?: string } = {
-      name: String(error.name),
-      message: String(error.message),
-    };
-    if (typeof error.stack === 'string') out.stack = error.stack;
-    return out;
-  }
-  return { name: 'non-error thrown', message: error === null ? 'null' : typeof error };
 }
 
 function headerValues(v: string | string[] | number): string[] {

@@ -1,15 +1,13 @@
 import type {
   Attributes,
   Histogram,
-  MeterProvider,
+  Meter,
   Span,
   TextMapPropagator,
   Tracer,
-  TracerProvider,
   UpDownCounter,
 } from '@opentelemetry/api';
-import { metrics, trace } from '@opentelemetry/api';
-import { RateLimitedDiag, resolvePropagator } from '@tracewire/core';
+import { callHook, LazyInstruments, LazyTracer, RateLimitedDiag, resolvePropagator } from '@tracewire/core';
 import type { MetadataLike } from '../metadata-carrier.js';
 import type { GrpcInstrumentationOptions, GrpcMethodMatcher } from '../options.js';
 import { DEFAULT_IGNORE } from '../options.js';
@@ -41,19 +39,15 @@ export class GrpcInstrumentation {
   readonly ignorePredicates: readonly ((method: string) => boolean)[];
   readonly captureRequest: readonly string[];
   readonly captureResponse: readonly string[];
-  readonly #side: 'server' | 'client';
-  readonly #tracerProviderOption: TracerProvider | undefined;
-  readonly #meterProviderOption: MeterProvider | undefined;
   readonly #propagatorOption: TextMapPropagator | undefined;
-  #tracerProvider: TracerProvider | undefined;
-  #tracer: Tracer | undefined;
-  #meterProvider: MeterProvider | undefined;
-  #instruments: RpcInstruments | undefined;
+  readonly #tracer: LazyTracer;
+  readonly #instruments: LazyInstruments<RpcInstruments>;
 
   constructor(options: GrpcInstrumentationOptions | undefined, side: 'server' | 'client') {
-    this.#side = side;
-    this.#tracerProviderOption = options?.tracerProvider;
-    this.#meterProviderOption = options?.meterProvider;
+    this.#tracer = new LazyTracer(options?.tracerProvider, SCOPE_NAME, VERSION);
+    this.#instruments = new LazyInstruments(options?.meterProvider, SCOPE_NAME, VERSION, (meter) =>
+      createInstruments(meter, side),
+    );
     this.#propagatorOption = options?.propagator;
     const ignore = options?.ignore ?? DEFAULT_IGNORE;
     const list = new IgnoreList(
@@ -67,44 +61,12 @@ export class GrpcInstrumentation {
 
   /** The tracer, resolved per call so an SDK registered after the interceptor was created is used. */
   tracer(): Tracer {
-    const provider = this.#tracerProviderOption ?? trace.getTracerProvider();
-    if (provider !== this.#tracerProvider || this.#tracer === undefined) {
-      this.#tracer = provider.getTracer(SCOPE_NAME, VERSION);
-      this.#tracerProvider = provider;
-    }
-    return this.#tracer;
+    return this.#tracer.get();
   }
 
   /** The instruments, re-created whenever the resolved meter provider changes. */
   instruments(): RpcInstruments {
-    const provider = this.#meterProviderOption ?? metrics.getMeterProvider();
-    if (provider !== this.#meterProvider || this.#instruments === undefined) {
-      const meter = provider.getMeter(SCOPE_NAME, VERSION);
-      const server = this.#side === 'server';
-      this.#instruments = {
-        duration: meter.createHistogram(
-          server ? METRIC_RPC_SERVER_CALL_DURATION : METRIC_RPC_CLIENT_CALL_DURATION,
-          {
-            description: server
-              ? 'Measures the duration of an incoming Remote Procedure Call (RPC).'
-              : 'Measures the duration of an outgoing Remote Procedure Call (RPC).',
-            unit: 's',
-            advice: { explicitBucketBoundaries: [...RPC_DURATION_BUCKETS] },
-          },
-        ),
-        active: meter.createUpDownCounter(
-          server ? METRIC_RPC_SERVER_ACTIVE_REQUESTS : METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
-          {
-            description: server
-              ? 'Number of gRPC calls in flight on the server.'
-              : 'Number of gRPC calls in flight on the client.',
-            unit: '{call}',
-          },
-        ),
-      };
-      this.#meterProvider = provider;
-    }
-    return this.#instruments;
+    return this.#instruments.get();
   }
 
   /** The propagator, resolved per call (explicit, else the registered global, else built-in W3C). */
@@ -124,12 +86,7 @@ export class GrpcInstrumentation {
 
   /** Runs a user callback; a throw is contained and reported (rate-limited) under `hook`. */
   call<A extends unknown[], R>(hook: string, fn: (...args: A) => R, ...args: A): R | undefined {
-    try {
-      return fn(...args);
-    } catch (error) {
-      this.diag.error(`hook:${hook}`, `the ${hook} hook threw; tracewire used its default`, error);
-      return undefined;
-    }
+    return callHook(this.diag, hook, fn, ...args);
   }
 
   /** Records allow-listed metadata keys on the span (`<prefix><key>`). Binary values are skipped. */
@@ -156,4 +113,29 @@ export class GrpcInstrumentation {
       if (out.length > 0) span.setAttribute(prefix + key, out);
     }
   }
+}
+
+function createInstruments(meter: Meter, side: 'server' | 'client'): RpcInstruments {
+  const server = side === 'server';
+  return {
+    duration: meter.createHistogram(
+      server ? METRIC_RPC_SERVER_CALL_DURATION : METRIC_RPC_CLIENT_CALL_DURATION,
+      {
+        description: server
+          ? 'Measures the duration of an incoming Remote Procedure Call (RPC).'
+          : 'Measures the duration of an outgoing Remote Procedure Call (RPC).',
+        unit: 's',
+        advice: { explicitBucketBoundaries: [...RPC_DURATION_BUCKETS] },
+      },
+    ),
+    active: meter.createUpDownCounter(
+      server ? METRIC_RPC_SERVER_ACTIVE_REQUESTS : METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
+      {
+        description: server
+          ? 'Number of gRPC calls in flight on the server.'
+          : 'Number of gRPC calls in flight on the client.',
+        unit: '{call}',
+      },
+    ),
+  };
 }

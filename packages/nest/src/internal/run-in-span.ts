@@ -1,8 +1,7 @@
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE, toRecordableException } from '@tracewire/core';
 import { isObservable, Observable } from 'rxjs';
-
-const ATTR_ERROR_TYPE = 'error.type';
 
 /** A bounded `error.type` for an INTERNAL span: the class name of an Error, else `_OTHER`. */
 function errorType(error: unknown): string {
@@ -17,26 +16,9 @@ function errorType(error: unknown): string {
   return '_OTHER';
 }
 
-/** name, message and stack only (as the core does): `code` would become `exception.type`. */
-function toException(error: unknown): { name: string; message: string; stack?: string } {
-  try {
-    if (error instanceof Error) {
-      const out: { name: string; message: string; stack?: string } = {
-        name: String(error.name),
-        message: String(error.message),
-      };
-      if (typeof error.stack === 'string') out.stack = error.stack;
-      return out;
-    }
-  } catch {
-    // fall through
-  }
-  return { name: 'non-error thrown', message: error === null ? 'null' : typeof error };
-}
-
 function fail(span: Span, error: unknown): void {
   try {
-    span.recordException(toException(error));
+    span.recordException(toRecordableException(error));
     span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
     span.setStatus({ code: SpanStatusCode.ERROR });
   } catch {

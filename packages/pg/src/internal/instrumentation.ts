@@ -1,6 +1,6 @@
-import type { Attributes, Context, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { RateLimitedDiag } from '@tracewire/core';
+import { callHook, LazyTracer, RateLimitedDiag } from '@tracewire/core';
 import type { PgInstrumentationOptions, PgQueryInfo, PgQueryTextMode } from '../options.js';
 import {
   ATTR_DB_COLLECTION_NAME,
@@ -52,33 +52,24 @@ export class PgInstrumentation {
   readonly #mode: PgQueryTextMode;
   readonly #maxText: number;
   readonly #cache = new Map<string, SqlAnalysis>();
-  #tracerProvider: TracerProvider | undefined;
-  #tracer: Tracer | undefined;
+  readonly #tracer: LazyTracer;
 
   constructor(options: PgInstrumentationOptions | undefined) {
     this.options = { ...options };
     this.#mode = this.options.queryText ?? 'auto';
     this.#maxText = this.options.maxQueryTextLength ?? DEFAULT_MAX_QUERY_TEXT_LENGTH;
     this.metrics = new PgMetrics(this.options.meterProvider, SCOPE_NAME, SCOPE_VERSION);
+    this.#tracer = new LazyTracer(this.options.tracerProvider, SCOPE_NAME, SCOPE_VERSION);
   }
 
   /** The tracer, resolved lazily so an SDK registered after `tracePg` is used. */
   tracer(): Tracer {
-    const provider = this.options.tracerProvider ?? trace.getTracerProvider();
-    if (provider !== this.#tracerProvider || this.#tracer === undefined) {
-      this.#tracer = provider.getTracer(SCOPE_NAME, SCOPE_VERSION);
-      this.#tracerProvider = provider;
-    }
-    return this.#tracer;
+    return this.#tracer.get();
   }
 
   /** Runs a user hook; a throw is contained and reported (rate-limited). */
   call<A extends unknown[]>(hook: string, fn: (...args: A) => unknown, ...args: A): void {
-    try {
-      fn(...args);
-    } catch (error) {
-      this.diag.error(`hook:${hook}`, `the ${hook} hook threw; the query is unaffected`, error);
-    }
+    callHook(this.diag, hook, fn, ...args);
   }
 
   /** Text analysis, cached for repeated texts (parameterized queries mostly repeat). */
