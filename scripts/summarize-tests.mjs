@@ -2,7 +2,9 @@
 // "N passed, N failed, N skipped", so the total is readable whatever ran the packages.
 import { readFileSync } from 'node:fs';
 
-const log = readFileSync(process.argv[2] ?? 0, 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
+// ANSI colour sequences (ESC [ ... m) are stripped before parsing.
+const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const log = readFileSync(process.argv[2] ?? 0, 'utf8').replace(ansi, '');
 let passed = 0;
 let failed = 0;
 let skipped = 0;

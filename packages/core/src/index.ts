@@ -11,7 +11,13 @@ export {
 export { RateLimitedDiag } from './internal/diag.js';
 export type { HttpServerInstruments } from './metrics/http-server-metrics.js';
 export { HttpServerMetrics } from './metrics/http-server-metrics.js';
-export type { HttpInstrumentationOptions, IgnoreMatcher, SpanNameInfo } from './options.js';
+export type {
+  HttpInstrumentationOptions,
+  IgnoreMatcher,
+  RequestLoggerLike,
+  RequestLogLike,
+  SpanNameInfo,
+} from './options.js';
 export { describeType, isSharedHttpOption, validateHttpOptions } from './options.js';
 export type {
   ExtractContextOptions,

@@ -4,6 +4,18 @@ import type { MeterProvider, Span, TextMapPropagator, TracerProvider } from '@op
 /** Something that says whether a request is ignored: an exact path, a pattern or a predicate. */
 export type IgnoreMatcher<TReq = IncomingMessage> = string | RegExp | ((request: TReq) => boolean);
 
+/** The part of a logger the adapters use (pino, `@tracewire/logger`'s `createLogger()`, ...). */
+export interface RequestLoggerLike {
+  child(bindings: Record<string, unknown>): RequestLogLike;
+}
+
+/** A request's child logger. */
+export interface RequestLogLike {
+  info(record: Record<string, unknown>, message: string): void;
+  warn(record: Record<string, unknown>, message: string): void;
+  error(record: Record<string, unknown>, message: string): void;
+}
+
 /** What a `spanNameFormatter` is told. */
 export interface SpanNameInfo<TReq = IncomingMessage> {
   /** The semconv method (`GET`, ..., or `_OTHER`). */
@@ -44,6 +56,18 @@ export interface HttpInstrumentationOptions<TReq = IncomingMessage, TRes = Serve
   publicEndpoint?: boolean | ((request: TReq) => boolean);
   /** Send the W3C Trace Context Level 2 `traceresponse` header. @default true */
   traceResponseHeader?: boolean;
+  /**
+   * A logger (e.g. `createLogger()` from `@tracewire/logger`): each request gets a child of it as
+   * `req.log` (Express) / `ctx.log` (Koa). With `@tracewire/logger` every line carries the trace.
+   * @default undefined
+   */
+  logger?: RequestLoggerLike;
+  /**
+   * With `logger`: one access line per request when its response closes — `method`, `route`
+   * (template, when known), `path` (no query), `status`, `duration_ms`, `aborted` — at `info`,
+   * `error` for 5xx, `warn` for aborted requests. @default false
+   */
+  accessLog?: boolean;
 }
 
 const KNOWN_KEYS = new Set([
@@ -58,6 +82,8 @@ const KNOWN_KEYS = new Set([
   'captureResponseHeaders',
   'publicEndpoint',
   'traceResponseHeader',
+  'logger',
+  'accessLog',
 ]);
 
 /**
@@ -93,6 +119,13 @@ export function validateHttpOptions(options: unknown, owner: string): void {
     throw new TypeError(
       `${owner}: options.traceResponseHeader must be a boolean, got ${describeType(o.traceResponseHeader)}`,
     );
+  }
+  expectObject(o, 'logger', owner, 'child');
+  if (o.accessLog !== undefined && typeof o.accessLog !== 'boolean') {
+    throw new TypeError(`${owner}: options.accessLog must be a boolean, got ${describeType(o.accessLog)}`);
+  }
+  if (o.accessLog === true && o.logger === undefined) {
+    throw new TypeError(`${owner}: options.accessLog needs options.logger`);
   }
   if (o.ignore !== undefined) {
     const list = Array.isArray(o.ignore) ? o.ignore : [o.ignore];

@@ -45,6 +45,7 @@ export function otelExpress(
       next();
       return;
     }
+    if (request.log !== undefined) (req as { log?: unknown }).log = request.log;
     context.with(request.context, next);
   };
 }

@@ -94,6 +94,7 @@ export function otelKoa(options?: OtelKoaOptions): Middleware {
     }
     contexts.set(req, ctx);
     exposeOnState(ctx.state, request);
+    if (request.log !== undefined) (ctx as { log?: unknown }).log = request.log;
     try {
       await context.with(request.context, next);
     } catch (error) {

@@ -6,7 +6,7 @@ import { bindEmitter, hasContextManager } from '../internal/bind-emitter.js';
 import { RateLimitedDiag } from '../internal/diag.js';
 import { cap } from '../internal/limits.js';
 import { HttpServerMetrics } from '../metrics/http-server-metrics.js';
-import type { HttpInstrumentationOptions, IgnoreMatcher, SpanNameInfo } from '../options.js';
+import type { HttpInstrumentationOptions, IgnoreMatcher, RequestLogLike, SpanNameInfo } from '../options.js';
 import { validateHttpOptions } from '../options.js';
 import {
   httpHeaderGetter,
@@ -74,6 +74,8 @@ export interface ServerRequest {
   recordException(error: unknown, errorType?: string): void;
   /** Whether the span has ended. */
   readonly ended: boolean;
+  /** The request's child logger, when `options.logger` is set (adapters expose it as `req.log`). */
+  readonly log: RequestLogLike | undefined;
   /**
    * The route template: what `setRoute` set, or what the adapter resolved when the request ended
    * (so listeners of the response's `close` event added after the middleware can read it).
@@ -211,6 +213,8 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   readonly #activeAttributes: Attributes;
   readonly #startedAt: number;
   readonly #protocol: string | undefined;
+  readonly log: RequestLogLike | undefined;
+  readonly #path: string;
   #counted = false;
   #route: string | undefined;
   #errorType: string | undefined;
@@ -227,6 +231,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     this.#request = request;
     this.#response = response;
     this.#startedAt = performance.now();
+    this.#path = path;
 
     const options = owner.options;
     const rawMethod = request.method ?? 'GET';
@@ -293,6 +298,8 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     response.once('close', () => this.#end());
 
     if (options.requestHook !== undefined) owner.call('requestHook', options.requestHook, span, request);
+    const logger = options.logger;
+    this.log = logger === undefined ? undefined : owner.call('logger', () => logger.child({}));
 
     if (owner.traceResponse) {
       const value = traceResponseHeaderValue(span.spanContext());
@@ -399,6 +406,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       const instruments = owner.metrics.get();
       instruments.duration.record((performance.now() - this.#startedAt) / 1000, metricAttributes);
       if (this.#counted) instruments.activeRequests.add(-1, this.#activeAttributes);
+      if (options.accessLog === true && this.log !== undefined) this.#accessLine(route, status, finished);
     } catch (error) {
       owner.diag.error('end', 'could not end the server span cleanly', error);
     }
@@ -415,6 +423,25 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     this.#errorType = ERROR_TYPE_OTHER;
     if (this.#recorded?.includes(errored)) return;
     this.span.recordException(toRecordableException(errored));
+  }
+
+  /** The access line of `options.accessLog` (contained: a throwing logger changes nothing). */
+  #accessLine(route: string | undefined, status: number | undefined, finished: boolean): void {
+    const log = this.log;
+    if (log === undefined) return;
+    const record: Record<string, unknown> = { method: this.#request.method };
+    if (route !== undefined) record.route = route;
+    record.path = this.#path;
+    if (status !== undefined) record.status = status;
+    record.duration_ms = Math.round((performance.now() - this.#startedAt) * 1000) / 1000;
+    if (!finished) {
+      record.aborted = true;
+      this.#owner.call('logger', () => log.warn(record, 'request aborted'));
+    } else if (status !== undefined && status >= 500) {
+      this.#owner.call('logger', () => log.error(record, 'request completed'));
+    } else {
+      this.#owner.call('logger', () => log.info(record, 'request completed'));
+    }
   }
 
   #spanName(route: string | undefined): string {
