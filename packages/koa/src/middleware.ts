@@ -36,14 +36,14 @@ export interface OtelKoaOptions extends HttpInstrumentationOptions<IncomingMessa
 /** Last resort when even the problem document could not be built. */
 const FALLBACK_BODY = '{"type":"about:blank","title":"Internal Server Error","status":500}';
 
-/**
- * Koa context of each instrumented request, so that the route can be read when the response
- * closes (after a client abort the middleware chain may still be running).
- */
-const contexts = new WeakMap<IncomingMessage, object>();
+// The Koa context of each instrumented request, so that the route can be read when the response
+// closes (after a client abort the middleware chain may still be running). A property under a
+// Symbol.for key rather than a WeakMap: a WeakMap entry per request is an ephemeron the GC must
+// trace, which cost about 9 µs of CPU per request in the benchmark's profile.
+const KOA_CONTEXT = Symbol.for('tracewire.koa.context');
 
 function resolveRoute(req: IncomingMessage): string | undefined {
-  const ctx = contexts.get(req);
+  const ctx = (req as unknown as Record<symbol, object | undefined>)[KOA_CONTEXT];
   return ctx === undefined ? undefined : koaRoute(ctx);
 }
 
@@ -92,7 +92,7 @@ export function otelKoa(options?: OtelKoaOptions): Middleware {
       await next();
       return;
     }
-    contexts.set(req, ctx);
+    (req as unknown as Record<symbol, object>)[KOA_CONTEXT] = ctx;
     exposeOnState(ctx.state, request);
     if (request.log !== undefined) (ctx as { log?: unknown }).log = request.log;
     try {

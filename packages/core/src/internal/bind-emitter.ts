@@ -22,7 +22,7 @@ interface Methods {
 
 interface BoundEmitter extends EventEmitter {
   [CONTEXT]?: Context;
-  [WRAPPED]?: WeakMap<Listener, Listener>;
+  [WRAPPED]?: Map<Listener, Listener>;
   /** Own methods the emitter had before binding (someone else bound it); usually absent. */
   [ORIGINAL]?: Methods;
 }
@@ -45,7 +45,9 @@ function wrap(emitter: BoundEmitter, listener: Listener): Listener {
   (wrapped as { listener?: unknown }).listener = (original as { listener?: unknown }).listener ?? original;
   let map = emitter[WRAPPED];
   if (map === undefined) {
-    map = new WeakMap();
+    // A Map, not a WeakMap: it lives and dies with the emitter (one request), and WeakMaps are
+    // ephemerons that cost the GC far more.
+    map = new Map();
     emitter[WRAPPED] = map;
   }
   map.set(original, wrapped);
