@@ -1,17 +1,36 @@
 import type { OtelGrpcClientOptions, OtelGrpcServerOptions } from '@tracewire/grpc';
 import { otelGrpcClientInterceptor, otelGrpcServerInterceptor } from '@tracewire/grpc';
 
-/** The part of Nest's `GrpcOptions['options']` these helpers touch. */
+/**
+ * The part of Nest's `GrpcOptions['options']` these helpers read. `package` is required (as in
+ * Nest): an interface of optional members only would reject options without `url` (Nest's default
+ * address) as having nothing in common with it.
+ */
 export interface NestGrpcOptionsLike {
+  package: string | string[];
   url?: string;
   channelOptions?: object;
 }
 
-function withInterceptor<T extends NestGrpcOptionsLike>(options: T, interceptor: unknown): T {
+/**
+ * Adds `interceptor` to `channelOptions.interceptors` at the end closest to the transport, in a
+ * copy (neither `options` nor its `channelOptions` is changed). grpc-js composes the two lists in
+ * opposite orders: a server wraps its base call with `interceptors[0]` first, so the first server
+ * interceptor is the closest to the transport; a client calls `interceptors[0]` first (outermost),
+ * so the last client interceptor is the closest. Closest to the transport, the server span covers
+ * every other interceptor and sees the metadata as received; the client span is the call on the
+ * wire, and the context is injected into the metadata as the other interceptors left it (one that
+ * rebuilds the metadata cannot drop it).
+ */
+function withInterceptor<T extends NestGrpcOptionsLike>(
+  options: T,
+  interceptor: unknown,
+  position: 'first' | 'last',
+): T {
   const channelOptions = { ...(options.channelOptions as Record<string, unknown> | undefined) };
   const existing = channelOptions.interceptors;
-  // First in the list: grpc-js runs it closest to the transport, so it sees the others' effects.
-  channelOptions.interceptors = [interceptor, ...(Array.isArray(existing) ? existing : [])];
+  const others: unknown[] = Array.isArray(existing) ? existing : [];
+  channelOptions.interceptors = position === 'first' ? [interceptor, ...others] : [...others, interceptor];
   return { ...options, channelOptions };
 }
 
@@ -33,14 +52,16 @@ export function withOtelGrpcServer<T extends NestGrpcOptionsLike>(
   options: T,
   otel?: OtelGrpcServerOptions,
 ): T {
-  return withInterceptor(options, otelGrpcServerInterceptor(otel));
+  return withInterceptor(options, otelGrpcServerInterceptor(otel), 'first');
 }
 
 /**
  * Adds `@tracewire/grpc`'s client interceptor to the options of a Nest gRPC client
  * (`ClientsModule.register` / `ClientProxyFactory.create` with `Transport.GRPC`): calls made through
- * `ClientGrpc` get CLIENT spans and carry the W3C context in their metadata. `target` defaults to
- * the client's `url`.
+ * `ClientGrpc` get CLIENT spans and carry the W3C context in a copy of their metadata (the
+ * caller's `Metadata` is not changed). `target` defaults to the client's `url`. The interceptor is
+ * added after any already in `channelOptions.interceptors` (closest to the transport). Note that
+ * grpc-js ignores the client's interceptors for a call given its own `interceptors` call option.
  *
  * @example
  * ClientsModule.register([{ name: 'ORDERS', transport: Transport.GRPC,
@@ -54,5 +75,6 @@ export function withOtelGrpcClient<T extends NestGrpcOptionsLike>(
   return withInterceptor(
     options,
     otelGrpcClientInterceptor({ ...otel, ...(target !== undefined ? { target } : {}) }),
+    'last',
   );
 }

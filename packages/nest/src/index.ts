@@ -6,6 +6,8 @@ export {
   ATTR_NEST_CONTROLLER,
   ATTR_NEST_HANDLER,
 } from './internal/context-guard.js';
+export type { PinoLikeLogFn, PinoLikeLogger, TracewireNestLoggerOptions } from './logger.service.js';
+export { TracewireNestLogger } from './logger.service.js';
 export type { OtelModuleOptions } from './options.js';
 export type { OtelModuleAsyncOptions } from './otel.module.js';
 export { OtelModule } from './otel.module.js';

@@ -3,14 +3,23 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { Controller, Inject, Module, NotFoundException } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
+import { Controller, Get, Inject, Module, NotFoundException, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { GrpcMethod, type MicroserviceOptions, RpcException, Transport } from '@nestjs/microservices';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { ATTR_RPC_GRPC_STATUS_CODE } from '@tracewire/grpc';
-import { createTelemetry } from '@tracewire/testing';
+import {
+  type ClientGrpc,
+  ClientsModule,
+  GrpcMethod,
+  type MicroserviceOptions,
+  RpcException,
+  Transport,
+} from '@nestjs/microservices';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ATTR_RPC_GRPC_STATUS_CODE, otelGrpcServerInterceptor } from '@tracewire/grpc';
+import { createTelemetry, rawRequest } from '@tracewire/testing';
+import { firstValueFrom, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withOtelGrpcServer } from '../src/grpc.js';
+import { withOtelGrpcClient, withOtelGrpcServer } from '../src/grpc.js';
 import { OtelModule, TraceService } from '../src/index.js';
 
 const telemetry = createTelemetry();
@@ -142,5 +151,214 @@ describe('gRPC microservice (Transport.GRPC)', () => {
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     const points = await telemetry.points('rpc.server.call.duration');
     expect(points.length).toBeGreaterThan(0);
+  });
+});
+
+describe('ClientGrpc with withOtelGrpcClient (outgoing calls)', () => {
+  const clientTelemetry = createTelemetry();
+  const STALE = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+  const ORDERS = Symbol('ORDERS_CLIENT');
+  /** The metadata the gRPC server received, and the trace it saw active in its handler. */
+  const received: { metadata: grpc.Metadata; activeTraceId: string | undefined }[] = [];
+  /** The Metadata objects the controller passed to the client, to check they are not changed. */
+  const sent: grpc.Metadata[] = [];
+  const seenByUserInterceptor: (string | undefined)[] = [];
+  let server: grpc.Server;
+  let app: Awaited<ReturnType<typeof NestFactory.create>>;
+  let baseUrl: string;
+
+  interface OrdersClient {
+    Get(req: { id: string }, metadata?: grpc.Metadata): Observable<{ id: string; traceId: string }>;
+  }
+
+  /**
+   * A user interceptor that forwards only an allow-list of headers, in a new Metadata: the
+   * tracewire client interceptor runs after it (closest to the transport), so the context it
+   * injects is not dropped.
+   */
+  const allowListInterceptor: grpc.Interceptor = (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        seenByUserInterceptor.push(metadata.get('traceparent')[0] as string | undefined);
+        const forwarded = new grpc.Metadata();
+        for (const key of ['x-tenant']) for (const v of metadata.get(key)) forwarded.add(key, v);
+        next(forwarded, listener);
+      },
+    });
+
+  @Controller('proxy')
+  class ProxyController implements OnModuleInit {
+    private orders!: OrdersClient;
+    constructor(@Inject(ORDERS) private readonly client: ClientGrpc) {}
+    onModuleInit(): void {
+      this.orders = this.client.getService<OrdersClient>('Orders');
+    }
+
+    @Get(':id')
+    async get(@Param('id') id: string): Promise<{ id: string; traceId: string }> {
+      const metadata = new grpc.Metadata();
+      metadata.set('x-tenant', 'acme');
+      metadata.set('traceparent', STALE);
+      sent.push(metadata);
+      return firstValueFrom(this.orders.Get({ id }, metadata));
+    }
+  }
+
+  beforeAll(async () => {
+    const definition = protoLoader.loadSync(protoPath);
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+      orders: { Orders: { service: grpc.ServiceDefinition } };
+    };
+    server = new grpc.Server({
+      interceptors: [
+        otelGrpcServerInterceptor({
+          tracerProvider: clientTelemetry.tracerProvider,
+          meterProvider: clientTelemetry.meterProvider,
+        }),
+      ],
+    });
+    server.addService(pkg.orders.Orders.service, {
+      Get(
+        call: grpc.ServerUnaryCall<{ id: string }, unknown>,
+        cb: grpc.sendUnaryData<{ id: string; traceId: string }>,
+      ) {
+        const sc = trace.getActiveSpan()?.spanContext();
+        received.push({ metadata: call.metadata, activeTraceId: sc?.traceId });
+        cb(null, { id: call.request.id, traceId: sc?.traceId ?? '' });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+
+    @Module({
+      imports: [
+        OtelModule.forRoot({
+          tracerProvider: clientTelemetry.tracerProvider,
+          meterProvider: clientTelemetry.meterProvider,
+        }),
+        ClientsModule.register([
+          {
+            name: ORDERS,
+            transport: Transport.GRPC,
+            options: withOtelGrpcClient(
+              {
+                package: 'orders',
+                protoPath,
+                url: `127.0.0.1:${port}`,
+                channelOptions: { interceptors: [allowListInterceptor] },
+              },
+              {
+                tracerProvider: clientTelemetry.tracerProvider,
+                meterProvider: clientTelemetry.meterProvider,
+              },
+            ),
+          },
+        ]),
+      ],
+      controllers: [ProxyController],
+    })
+    class ClientAppModule {}
+    app = await NestFactory.create(ClientAppModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as net.AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    server?.forceShutdown();
+  });
+
+  it('the CLIENT span is a child of the HTTP SERVER span, and the gRPC server continues the trace from it', async () => {
+    clientTelemetry.exporter.reset();
+    const res = await rawRequest(`${baseUrl}/proxy/7`, {
+      headers: [['traceparent', `00-${TRACE_ID}-00f067aa0ba902b7-01`]],
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ id: '7', traceId: TRACE_ID });
+
+    const spans = await clientTelemetry.waitForSpans(3);
+    const http = spans.find((s) => s.kind === SpanKind.SERVER && s.name === 'GET /proxy/:id');
+    const client = spans.find((s) => s.kind === SpanKind.CLIENT);
+    const grpcServer = spans.find((s) => s.kind === SpanKind.SERVER && s.name === 'orders.Orders/Get');
+    expect(http).toBeDefined();
+    expect(client).toBeDefined();
+    expect(grpcServer).toBeDefined();
+
+    expect(http!.spanContext().traceId).toBe(TRACE_ID);
+    expect(client!.name).toBe('orders.Orders/Get');
+    expect(client!.instrumentationScope.name).toBe('@tracewire/grpc');
+    expect(client!.spanContext().traceId).toBe(TRACE_ID);
+    expect(client!.parentSpanContext?.spanId).toBe(http!.spanContext().spanId);
+    expect(client!.attributes['server.address']).toBe('127.0.0.1');
+    expect(client!.attributes[ATTR_RPC_GRPC_STATUS_CODE]).toBe(grpc.status.OK);
+    expect(client!.status.code).toBe(SpanStatusCode.UNSET);
+
+    expect(grpcServer!.spanContext().traceId).toBe(TRACE_ID);
+    expect(grpcServer!.parentSpanContext?.spanId).toBe(client!.spanContext().spanId);
+    expect(grpcServer!.parentSpanContext?.isRemote).toBe(true);
+
+    // On the wire: this call's context (not the stale one the caller put in its Metadata), after
+    // the user's interceptor rebuilt the metadata; the user's own header made it through.
+    const last = received[received.length - 1]!;
+    expect(last.metadata.get('traceparent')).toEqual([`00-${TRACE_ID}-${client!.spanContext().spanId}-01`]);
+    expect(last.metadata.get('x-tenant')).toEqual(['acme']);
+    expect(last.activeTraceId).toBe(TRACE_ID);
+    // The user's interceptor ran before tracewire's: it saw the caller's metadata as given.
+    expect(seenByUserInterceptor[seenByUserInterceptor.length - 1]).toBe(STALE);
+
+    const points = await clientTelemetry.points('rpc.client.call.duration');
+    expect(points.length).toBeGreaterThan(0);
+  });
+
+  it("does not change the caller's Metadata, also across concurrent calls", async () => {
+    clientTelemetry.exporter.reset();
+    const before = sent.length;
+    const results = await Promise.all(['a', 'b', 'c'].map((id) => rawRequest(`${baseUrl}/proxy/${id}`)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    const mine = sent.slice(before);
+    expect(mine).toHaveLength(3);
+    for (const metadata of mine) {
+      expect(metadata.getMap()).toEqual({ 'x-tenant': 'acme', traceparent: STALE });
+    }
+    const spans = await clientTelemetry.waitForSpans(9);
+    const clients = spans.filter((s) => s.kind === SpanKind.CLIENT);
+    const https = spans.filter((s) => s.kind === SpanKind.SERVER && s.name === 'GET /proxy/:id');
+    expect(clients).toHaveLength(3);
+    // Each call is a child of its own request's span: three distinct traces.
+    const httpBySpanId = new Map(https.map((s) => [s.spanContext().spanId, s]));
+    for (const c of clients) {
+      const parent = httpBySpanId.get(c.parentSpanContext?.spanId ?? '');
+      expect(parent?.spanContext().traceId).toBe(c.spanContext().traceId);
+    }
+    expect(new Set(clients.map((c) => c.spanContext().traceId)).size).toBe(3);
+  });
+});
+
+describe('withOtelGrpcClient / withOtelGrpcServer options', () => {
+  it('copy the options, keep the other interceptors, and put tracewire closest to the transport', () => {
+    const mine: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options));
+    const channelOptions = { interceptors: [mine], 'grpc.max_send_message_length': 10 };
+    const options = { package: 'orders', protoPath, url: '127.0.0.1:1', channelOptions };
+    const client = withOtelGrpcClient(options);
+    const server = withOtelGrpcServer(options);
+    expect(options.channelOptions).toBe(channelOptions);
+    expect(channelOptions.interceptors).toEqual([mine]);
+    const clientList = (client.channelOptions as { interceptors: unknown[] }).interceptors;
+    const serverList = (server.channelOptions as { interceptors: unknown[] }).interceptors;
+    expect(clientList).toHaveLength(2);
+    expect(clientList[0]).toBe(mine);
+    expect((clientList[1] as { name: string }).name).toBe('tracewireGrpcClientInterceptor');
+    expect(serverList).toHaveLength(2);
+    expect(serverList[1]).toBe(mine);
+    expect((serverList[0] as { name: string }).name).toBe('tracewireGrpcServerInterceptor');
+    expect((client.channelOptions as Record<string, unknown>)['grpc.max_send_message_length']).toBe(10);
+    // Without `url` (Nest's default address) and without channelOptions.
+    const bare = withOtelGrpcClient({ package: 'orders', protoPath }) as { channelOptions?: unknown };
+    expect(bare.channelOptions).toEqual({
+      interceptors: [expect.any(Function)],
+    });
   });
 });
