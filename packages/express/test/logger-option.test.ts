@@ -1,6 +1,5 @@
 import http from 'node:http';
-import { Writable } from 'node:stream';
-import { createTelemetry, rawRequest, startServer, type TestServer } from '@tracewire/testing';
+import { createTelemetry, jsonLineSink, rawRequest, startServer, type TestServer } from '@tracewire/testing';
 import express from 'express';
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -16,13 +15,7 @@ afterEach(async () => {
 afterAll(() => telemetry.shutdown());
 
 function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
+  const { stream, lines } = jsonLineSink();
   return { logger: pino({ base: null }, stream), lines };
 }
 

@@ -9,5 +9,6 @@ export type {
 export { describeHttpAdapterConformance } from './conformance.js';
 export type { RawRequestOptions, RawResponse, TestServer } from './http.js';
 export { rawRequest, startServer } from './http.js';
+export { jsonLineSink } from './json-lines.js';
 export type { CollectedPoint, Telemetry } from './telemetry.js';
 export { createTelemetry, installContextManager } from './telemetry.js';
