@@ -75,6 +75,9 @@ function commonProviders(problemDetails: boolean): Provider[] {
 @Global()
 @Module({})
 export class OtelModule implements NestModule {
+  /** Whether the early Express middleware was installed (then the Nest middleware is not needed). */
+  readonly #early: boolean = false;
+
   constructor(
     @Inject(OTEL_HTTP_INSTRUMENTATION) instrumentation: HttpServerInstrumentation,
     @Inject(OTEL_MODULE_OPTIONS) options: OtelModuleOptions,
@@ -89,13 +92,17 @@ export class OtelModule implements NestModule {
       const adapter = adapterHost?.httpAdapter;
       if (adapter === undefined || adapter === null || adapter.getType() !== 'express') return;
       adapter.use(createHttpHandler(instrumentation, options.tracerProvider));
+      this.#early = true;
     } catch {
       // The Nest middleware below still starts the span.
     }
   }
 
-  /** Binds the span-starting middleware to every route (a no-op for requests already traced). */
+  /** Binds the span-starting middleware to every route when the early middleware could not be installed. */
   configure(consumer: MiddlewareConsumer): void {
+    // With the early middleware in place every request already has its span; a second, no-op
+    // route layer on '{*path}' would only cost path matching on every request.
+    if (this.#early) return;
     consumer.apply(OtelHttpMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 
