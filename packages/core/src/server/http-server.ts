@@ -121,6 +121,8 @@ export class HttpServerInstrumentation<
   readonly #captureResponse: string[];
   readonly #traceResponse: boolean;
   readonly #tracer: LazyTracer;
+  #lastHost: string | undefined;
+  #lastHostParsed: ReturnType<typeof parseHost>;
 
   constructor(options: HttpInstrumentationOptions<TReq, TRes> | undefined, adapter: HttpServerAdapter<TReq>) {
     validateHttpOptions(options, adapter.name);
@@ -182,6 +184,18 @@ export class HttpServerInstrumentation<
   /** @internal Whether the request is public (its inbound context is only linked). */
   isPublic(request: TReq): boolean {
     return isPublicRequest(this.diag, this.options.publicEndpoint, request);
+  }
+
+  /**
+   * @internal `server.address`/`server.port` from a Host header. Nearly every request of a server
+   * carries the same Host, so the last parse is remembered (one string compare per request).
+   */
+  host(header: string | undefined): ReturnType<typeof parseHost> {
+    if (header !== this.#lastHost) {
+      this.#lastHost = header;
+      this.#lastHostParsed = parseHost(header);
+    }
+    return this.#lastHostParsed;
   }
 
   /** @internal */
@@ -262,7 +276,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     };
     if (method === METHOD_OTHER) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = cap(rawMethod, 64);
     if (query !== undefined) attributes[ATTR_URL_QUERY] = query;
-    const host = parseHost(request.headers.host);
+    const host = owner.host(request.headers.host);
     if (host !== undefined) {
       attributes[ATTR_SERVER_ADDRESS] = host.address;
       if (host.port !== undefined) attributes[ATTR_SERVER_PORT] = host.port;
