@@ -9,7 +9,7 @@ import { GrpcCode, isGrpcCode } from './grpc-code.js';
  * for (const category of ERROR_CATEGORIES) counter.add(0, { 'error.category': category });
  * ```
  */
-export const ERROR_CATEGORIES: readonly [
+export const ERROR_CATEGORIES = [
   'ok',
   'invalid_request',
   'unauthenticated',
@@ -23,21 +23,8 @@ export const ERROR_CATEGORIES: readonly [
   'unavailable',
   'internal',
   'dependency',
-] = Object.freeze([
-  'ok',
-  'invalid_request',
-  'unauthenticated',
-  'forbidden',
-  'not_found',
-  'conflict',
-  'rate_limited',
-  'cancelled',
-  'timeout',
-  'unimplemented',
-  'unavailable',
-  'internal',
-  'dependency',
-] as const);
+] as const;
+Object.freeze(ERROR_CATEGORIES);
 
 /**
  * A coarse, protocol-neutral error category.
