@@ -149,7 +149,7 @@ class ClientInstrumentation extends GrpcInstrumentation {
   }
 
   /** The attribute set of `rpc.client.call.duration` for a method and final code (cached). */
-  durationAttributes(info: MethodInfo, code: number): Attributes {
+  override durationAttributes(info: MethodInfo, code: number): Attributes {
     const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
     let attributes = info.durationAttributes[index];
     if (attributes === undefined) {
@@ -323,25 +323,6 @@ class ClientCall {
       this.#ended = true;
       owner.diag.error('client-end', 'could not record the end of a gRPC client call', error);
     }
-    try {
-      span.end();
-    } catch (error) {
-      owner.diag.error('client-end', 'could not end a gRPC client span', error);
-    }
-    const instruments = this.#instruments;
-    if (instruments === undefined) return;
-    try {
-      instruments.duration.record(
-        (performance.now() - this.#startedAt) / 1000,
-        owner.durationAttributes(info, code),
-      );
-    } catch (error) {
-      owner.diag.error('client-metrics', 'could not record rpc.client.call.duration', error);
-    }
-    try {
-      instruments.active.add(-1, owner.activeAttributes);
-    } catch (error) {
-      owner.diag.error('client-metrics', 'could not decrement rpc.client.active_requests', error);
-    }
+    owner.finishCall(span, this.#instruments, this.#startedAt, info, code, owner.activeAttributes);
   }
 }

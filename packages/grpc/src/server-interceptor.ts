@@ -126,7 +126,7 @@ class ServerInstrumentation extends GrpcInstrumentation {
   }
 
   /** The attribute set of `rpc.server.call.duration` for a method and final code (cached). */
-  durationAttributes(info: MethodInfo, code: number): Attributes {
+  override durationAttributes(info: MethodInfo, code: number): Attributes {
     const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
     let attributes = info.durationAttributes[index];
     if (attributes === undefined) {
@@ -363,25 +363,6 @@ class ServerCall {
     } catch (error) {
       owner.diag.error('server-end', 'could not record the end of a gRPC server call', error);
     }
-    try {
-      span.end();
-    } catch (error) {
-      owner.diag.error('server-end', 'could not end a gRPC server span', error);
-    }
-    const instruments = this.#instruments;
-    if (instruments === undefined) return;
-    try {
-      instruments.duration.record(
-        (performance.now() - this.#startedAt) / 1000,
-        owner.durationAttributes(info, code),
-      );
-    } catch (error) {
-      owner.diag.error('server-metrics', 'could not record rpc.server.call.duration', error);
-    }
-    try {
-      instruments.active.add(-1, info.attributes);
-    } catch (error) {
-      owner.diag.error('server-metrics', 'could not decrement rpc.server.active_requests', error);
-    }
+    owner.finishCall(span, this.#instruments, this.#startedAt, info, code, info.attributes);
   }
 }

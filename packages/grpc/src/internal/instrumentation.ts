@@ -33,7 +33,8 @@ export interface RpcInstruments {
  * while the provider stays the same object, as `HttpServerInstrumentation` does), the method
  * table, the metadata allow-lists, and contained user callbacks.
  */
-export class GrpcInstrumentation {
+export abstract class GrpcInstrumentation {
+  readonly side: 'server' | 'client';
   readonly diag: RateLimitedDiag = new RateLimitedDiag();
   readonly methods: MethodTable;
   readonly ignorePredicates: readonly ((method: string) => boolean)[];
@@ -44,6 +45,7 @@ export class GrpcInstrumentation {
   readonly #instruments: LazyInstruments<RpcInstruments>;
 
   constructor(options: GrpcInstrumentationOptions | undefined, side: 'server' | 'client') {
+    this.side = side;
     this.#tracer = new LazyTracer(options?.tracerProvider, SCOPE_NAME, VERSION);
     this.#instruments = new LazyInstruments(options?.meterProvider, SCOPE_NAME, VERSION, (meter) =>
       createInstruments(meter, side),
@@ -82,6 +84,43 @@ export class GrpcInstrumentation {
       if (this.call('ignore', predicates[i]!, info.name) === true) return true;
     }
     return false;
+  }
+
+  /** The attribute set of `rpc.<side>.call.duration` for a method and final code (cached). */
+  abstract durationAttributes(info: MethodInfo, code: number): Attributes;
+
+  /**
+   * Ends a call: the span, then one duration measurement and one in-flight decrement with the
+   * increment's attributes. Each step is contained, so a failing one never skips the others.
+   */
+  finishCall(
+    span: Span,
+    instruments: RpcInstruments | undefined,
+    startedAt: number,
+    info: MethodInfo,
+    code: number,
+    activeAttributes: Attributes,
+  ): void {
+    const side = this.side;
+    try {
+      span.end();
+    } catch (error) {
+      this.diag.error(`${side}-end`, `could not end a gRPC ${side} span`, error);
+    }
+    if (instruments === undefined) return;
+    try {
+      instruments.duration.record(
+        (performance.now() - startedAt) / 1000,
+        this.durationAttributes(info, code),
+      );
+    } catch (error) {
+      this.diag.error(`${side}-metrics`, `could not record rpc.${side}.call.duration`, error);
+    }
+    try {
+      instruments.active.add(-1, activeAttributes);
+    } catch (error) {
+      this.diag.error(`${side}-metrics`, `could not decrement rpc.${side}.active_requests`, error);
+    }
   }
 
   /** Runs a user callback; a throw is contained and reported (rate-limited) under `hook`. */
