@@ -1,6 +1,6 @@
 // Runs every benchmark variant, interleaved over several rounds, each server in its own process
 // and the load generator (autocannon) in this one; writes RESULTS.md.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import autocannon from 'autocannon';
@@ -13,6 +13,19 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 // Optional subset of variants (bare is always kept: ratios need it).
 const VARIANTS = process.env.BENCH_VARIANTS?.split(',');
+// On a machine with at least two cores, the server gets a core of its own and the load generator
+// another, as if they ran on separate hosts; otherwise the two fight for the same cores and the
+// scheduler's choices show up in the ratios. BENCH_PIN=0 turns it off.
+const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && pin(process.pid, 0);
+
+function pin(pid, cpu) {
+  try {
+    execFileSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const suites = [
   {
@@ -66,6 +79,7 @@ function start(script, variant) {
       execArgv: ['--expose-gc'],
       stdio: 'inherit',
     });
+    if (PIN) pin(child.pid, 1);
     child.once('message', (m) =>
       m.type === 'ready' ? resolve({ child, port: m.port }) : reject(new Error('bad ready')),
     );

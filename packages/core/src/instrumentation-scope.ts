@@ -1,9 +1,13 @@
 import type { Meter, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
-import { metrics, trace } from '@opentelemetry/api';
+import { metrics, ProxyTracerProvider, trace } from '@opentelemetry/api';
 import type { RateLimitedDiag } from './internal/diag.js';
 
 // Pieces every tracewire instrumentation shares (HTTP server, gRPC, pg): providers resolved
 // lazily, user hooks contained, exceptions recorded without their `code`.
+
+// The API's no-op tracer provider: what a fresh proxy delegates to until an SDK is registered. Only
+// reachable this way (the API does not export it).
+const NOOP_TRACER_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelegate();
 
 /**
  * A tracer resolved on use, from the explicit provider or the global one, and again whenever the
@@ -15,6 +19,7 @@ export class LazyTracer {
   readonly #version: string;
   #provider: TracerProvider | undefined;
   #tracer: Tracer | undefined;
+  #noop = false;
 
   constructor(explicit: TracerProvider | undefined, name: string, version: string) {
     this.#explicit = explicit;
@@ -28,7 +33,19 @@ export class LazyTracer {
       this.#tracer = provider.getTracer(this.#name, this.#version);
       this.#provider = provider;
     }
+    // No SDK registered: the global proxy still delegates to the API's no-op provider. Checked on
+    // every call, because registering an SDK changes the proxy's delegate, not the proxy.
+    this.#noop = provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER;
     return this.#tracer;
+  }
+
+  /**
+   * Whether the tracer returned by the last {@link get} is the API's no-op (no SDK registered): its
+   * spans record nothing, so span attributes need not be built. An explicit provider, or one from
+   * another copy of the API, is never taken for a no-op.
+   */
+  get noop(): boolean {
+    return this.#noop;
   }
 }
 

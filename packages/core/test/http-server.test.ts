@@ -50,8 +50,10 @@ const withSdk = (): HttpInstrumentationOptions => ({
 describe('HttpServerInstrumentation', () => {
   it('works with no SDK registered: no spans, no traceresponse, the request is served', async () => {
     let active: boolean | undefined;
+    let traceId: string | undefined;
     const url = await serve(undefined, (_req, res) => {
       active = trace.getActiveSpan()?.isRecording();
+      traceId = trace.getActiveSpan()?.spanContext().traceId;
       res.end('ok');
     });
     const res = await rawRequest(url, {
@@ -60,6 +62,8 @@ describe('HttpServerInstrumentation', () => {
     expect(res.status).toBe(200);
     expect(res.headers.traceresponse).toBeUndefined();
     expect(active).toBe(false);
+    // Without an SDK the caller's trace still flows through (to outbound calls and logs).
+    expect(traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
   it('uses an SDK registered globally after the middleware was created', async () => {
@@ -71,6 +75,14 @@ describe('HttpServerInstrumentation', () => {
     const res = await rawRequest(url);
     const [span] = await telemetry.waitForSpans(1);
     expect(span?.name).toBe('GET /late');
+    // The span attributes skipped while no SDK was registered are back, given at start.
+    expect(span?.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.path': '/',
+      'url.scheme': 'http',
+      'server.address': '127.0.0.1',
+      'network.peer.address': '127.0.0.1',
+    });
     expect(res.headers.traceresponse).toBe(
       `00-${span?.spanContext().traceId}-${span?.spanContext().spanId}-01`,
     );

@@ -1,5 +1,6 @@
 import type { OtelGrpcClientOptions, OtelGrpcServerOptions } from '@tracewire/grpc';
 import { otelGrpcClientInterceptor, otelGrpcServerInterceptor } from '@tracewire/grpc';
+import { nestRpcHandlerAttributes } from './internal/handler-names.js';
 
 /**
  * The part of Nest's `GrpcOptions['options']` these helpers read. `package` is required (as in
@@ -39,8 +40,8 @@ function withInterceptor<T extends NestGrpcOptionsLike>(
  * microservice (Nest passes `channelOptions` to `new grpc.Server()`, grpc-js >= 1.10 reads
  * `interceptors` from them): every incoming call gets a SERVER span continued from the request
  * metadata, the RPC server metrics, hidden details for server-error codes and the trace id in the
- * trailers. `OtelModule`'s filter maps exceptions to gRPC statuses and its guard adds the controller
- * and handler to the span.
+ * trailers. `OtelModule`'s filter maps exceptions to gRPC statuses, and the controller and handler of the
+ * method (from its `@GrpcMethod` metadata) are added to the span.
  *
  * @example
  * app.connectMicroservice({
@@ -52,7 +53,14 @@ export function withOtelGrpcServer<T extends NestGrpcOptionsLike>(
   options: T,
   otel?: OtelGrpcServerOptions,
 ): T {
-  return withInterceptor(options, otelGrpcServerInterceptor(otel), 'first');
+  const userHook = otel?.requestHook;
+  const requestHook: OtelGrpcServerOptions['requestHook'] = (span, request) => {
+    const names = nestRpcHandlerAttributes(request.method);
+    if (names !== undefined) span.setAttributes(names);
+    // The interceptor contains a throw of either hook.
+    userHook?.(span, request);
+  };
+  return withInterceptor(options, otelGrpcServerInterceptor({ ...otel, requestHook }), 'first');
 }
 
 /**

@@ -5,7 +5,7 @@ export {
   ATTR_CODE_FUNCTION_NAME,
   ATTR_NEST_CONTROLLER,
   ATTR_NEST_HANDLER,
-} from './internal/context-guard.js';
+} from './internal/handler-names.js';
 export type { PinoLikeLogFn, PinoLikeLogger, TracewireNestLoggerOptions } from './logger.service.js';
 export { TracewireNestLogger } from './logger.service.js';
 export type { OtelModuleOptions } from './options.js';

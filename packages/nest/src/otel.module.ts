@@ -9,11 +9,11 @@ import type {
   Provider,
 } from '@nestjs/common';
 import { Global, Inject, Module, RequestMethod } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
+import { APP_FILTER, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { HttpInstrumentationOptions } from '@tracewire/core';
 import { HttpServerInstrumentation, isSharedHttpOption } from '@tracewire/core';
 import { OtelExceptionFilter } from './exception.filter.js';
-import { OtelContextGuard } from './internal/context-guard.js';
+import { nestHandlerAttributes, registerNestContainer } from './internal/handler-names.js';
 import { createHttpHandler } from './internal/http-handler.js';
 import { OtelHttpMiddleware } from './internal/http-middleware.js';
 import { nestRoute } from './internal/route.js';
@@ -49,13 +49,13 @@ function instrumentationFactory(options: OtelModuleOptions): HttpServerInstrumen
     name: SCOPE_NAME,
     version: VERSION,
     resolveRoute: nestRoute,
+    resolveAttributes: nestHandlerAttributes,
   });
 }
 
 function commonProviders(problemDetails: boolean): Provider[] {
   const providers: Provider[] = [
     { provide: OTEL_HTTP_INSTRUMENTATION, useFactory: instrumentationFactory, inject: [OTEL_MODULE_OPTIONS] },
-    { provide: APP_GUARD, useClass: OtelContextGuard },
     TraceService,
   ];
   if (problemDetails) providers.push({ provide: APP_FILTER, useClass: OtelExceptionFilter });
@@ -82,8 +82,11 @@ export class OtelModule implements NestModule {
     @Inject(OTEL_HTTP_INSTRUMENTATION) instrumentation: HttpServerInstrumentation,
     @Inject(OTEL_MODULE_OPTIONS) options: OtelModuleOptions,
     @Inject(HttpAdapterHost) adapterHost: HttpAdapterHost,
+    @Inject(ModulesContainer) modules: ModulesContainer,
   ) {
     setDefaultTracerProvider(options.tracerProvider);
+    // For `withOtelGrpcServer`: the gRPC methods' controllers, scanned on the first call.
+    registerNestContainer(modules);
     if (options.earlyMiddleware === false) return;
     // NestFactory.create() hands the HTTP adapter to the container before it creates modules, so
     // a middleware registered here runs before the body parser and everything Nest registers at

@@ -56,7 +56,7 @@ describe('decorator metadata', () => {
   it('library classes carry explicit @Inject tokens, not only emitted types', () => {
     // Nest stores explicit tokens under "self:paramtypes": present whatever the user's build emits.
     const tokens = Reflect.getMetadata('self:paramtypes', OtelModule) as { index: number; param: unknown }[];
-    expect(tokens.map((t) => t.index).sort()).toEqual([0, 1, 2]);
+    expect(tokens.map((t) => t.index).sort()).toEqual([0, 1, 2, 3]);
     expect(Reflect.getMetadata('self:paramtypes', OtelExceptionFilter)).toHaveLength(1);
     expect(Reflect.getMetadata('self:paramtypes', TraceService)).toHaveLength(1);
   });

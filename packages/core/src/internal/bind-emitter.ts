@@ -38,6 +38,9 @@ function wrap(emitter: BoundEmitter, listener: Listener): Listener {
   if (ctx === undefined || typeof listener !== 'function') return listener;
   const original = listener;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    // Emitted from inside the request (res.end() in a handler, a nextTick of it): already in the
+    // context, and entering it again costs a context-frame allocation.
+    if (context.active() === ctx) return original.apply(this, args);
     return context.with(ctx, original, this, ...args);
   };
   // `once` wrappers carry the user's function in `.listener`; keeping it lets removeListener(fn)
@@ -73,12 +76,28 @@ function removeListener(this: BoundEmitter, event: string | symbol, listener: Li
 const PROBE = ROOT_CONTEXT.setValue(createContextKey('tracewire.probe'), true);
 const probeActive = (): boolean => context.active() === PROBE;
 
+// The API's context singleton resolves its manager with `_getContextManager()` (a method of every
+// 1.x API, private only in its types). When present it lets the probe below run once per manager
+// instead of once per request: the probe enters a context, which costs a context-frame allocation.
+const contextApi = context as unknown as { _getContextManager?: () => unknown };
+const NOT_PROBED: unique symbol = Symbol('not probed');
+let probedManager: unknown = NOT_PROBED;
+let probedResult = false;
+
 /**
  * Whether a context manager is registered (contexts actually propagate). Without one, binding would
- * only add cost: the API's no-op manager runs every listener outside any context anyway.
+ * only add cost: the API's no-op manager runs every listener outside any context anyway. Probed
+ * again whenever the registered manager changes.
  */
 export function hasContextManager(): boolean {
-  return context.with(PROBE, probeActive);
+  const getManager = contextApi._getContextManager;
+  if (typeof getManager !== 'function') return context.with(PROBE, probeActive);
+  const manager = getManager.call(context);
+  if (manager !== probedManager) {
+    probedResult = context.with(PROBE, probeActive);
+    probedManager = manager;
+  }
+  return probedResult;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import { KNOWN_FLAGS_MASK } from './constants.js';
 import { DASH, isLowerHex, skipOwsBackward, skipOwsForward } from './internal/chars.js';
 
@@ -82,17 +82,37 @@ function hexValue(c: number): number {
   return c <= 0x39 ? c - 0x30 : c - 0x61 + 10;
 }
 
+const LOWER_HEX_32 = /^[0-9a-f]{32}$/;
+const LOWER_HEX_16 = /^[0-9a-f]{16}$/;
+
 /**
  * Formats a span context as a version-00 `traceparent` (also the `traceresponse` format), or returns
  * undefined if the span context is not valid. Only the sampled (0x01) and random (0x02) flag bits are
  * emitted; unknown bits are zeroed. Ids are emitted in lowercase, as the format requires.
  */
 export function formatTraceparent(spanContext: SpanContext): string | undefined {
-  if (spanContext === null || typeof spanContext !== 'object' || !isSpanContextValid(spanContext)) {
-    return undefined;
+  if (spanContext === null || typeof spanContext !== 'object') return undefined;
+  const { traceId, spanId } = spanContext;
+  let t: string;
+  let s: string;
+  // Ids made by an SDK are lowercase hex already: one regex each instead of the API's validation
+  // and two lowercasings, on a path taken by every traced request (traceresponse) and outbound call.
+  if (
+    typeof traceId === 'string' &&
+    typeof spanId === 'string' &&
+    LOWER_HEX_32.test(traceId) &&
+    LOWER_HEX_16.test(spanId)
+  ) {
+    if (traceId === INVALID_TRACEID || spanId === INVALID_SPANID) return undefined;
+    t = traceId;
+    s = spanId;
+  } else {
+    if (!isSpanContextValid(spanContext)) return undefined;
+    t = traceId.toLowerCase();
+    s = spanId.toLowerCase();
   }
   const flags = typeof spanContext.traceFlags === 'number' ? spanContext.traceFlags & KNOWN_FLAGS_MASK : 0;
-  return `00-${spanContext.traceId.toLowerCase()}-${spanContext.spanId.toLowerCase()}-0${flags}`;
+  return `00-${t}-${s}-0${flags}`;
 }
 
 /**

@@ -15,21 +15,9 @@ import {
   traceResponseHeaderValue,
 } from '../propagation/index.js';
 import {
-  ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_METHOD,
-  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
-  ATTR_NETWORK_PEER_ADDRESS,
-  ATTR_NETWORK_PEER_PORT,
-  ATTR_NETWORK_PROTOCOL_VERSION,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-  ATTR_URL_PATH,
-  ATTR_URL_QUERY,
-  ATTR_URL_SCHEME,
-  ATTR_USER_AGENT_ORIGINAL,
   ERROR_TYPE_ABORTED,
   ERROR_TYPE_OTHER,
 } from '../semconv.js';
@@ -54,6 +42,11 @@ export interface HttpServerAdapter<TReq> {
    * is contained (the span just gets no route).
    */
   resolveRoute?: (request: TReq) => string | undefined;
+  /**
+   * Extra span attributes read when the request ends, only for a recording span (e.g. the
+   * framework's controller and handler names). A throw is contained (the span just lacks them).
+   */
+  resolveAttributes?: (request: TReq) => Attributes | undefined;
 }
 
 /**
@@ -198,6 +191,14 @@ export class HttpServerInstrumentation<
     return this.#lastHostParsed;
   }
 
+  /**
+   * @internal Whether the tracer is the API's no-op (no SDK registered), as of the last
+   * {@link tracer} call.
+   */
+  tracerIsNoop(): boolean {
+    return this.#tracer.noop;
+  }
+
   /** @internal */
   get captureRequest(): readonly string[] {
     return this.#captureRequest;
@@ -227,6 +228,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   readonly #activeAttributes: Attributes;
   readonly #startedAt: number;
   readonly #protocol: string | undefined;
+  readonly #scheme: string;
   readonly log: RequestLogLike | undefined;
   readonly #path: string;
   #counted = false;
@@ -252,6 +254,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     const method = normalizeMethod(rawMethod);
     this.#method = method;
     const scheme = (request.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http';
+    const protocol = PROTOCOL_VERSIONS[request.httpVersion];
 
     // Parent: the W3C headers, unless the endpoint is public (then a new root linked to them).
     const active = context.active();
@@ -269,67 +272,75 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       parent = propagation.deleteBaggage(trace.deleteSpan(parent));
     }
 
-    const attributes: Attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: method,
-      [ATTR_URL_PATH]: path,
-      [ATTR_URL_SCHEME]: scheme,
-    };
-    if (method === METHOD_OTHER) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = cap(rawMethod, 64);
-    if (query !== undefined) attributes[ATTR_URL_QUERY] = query;
-    const host = owner.host(request.headers.host);
-    if (host !== undefined) {
-      attributes[ATTR_SERVER_ADDRESS] = host.address;
-      if (host.port !== undefined) attributes[ATTR_SERVER_PORT] = host.port;
-    }
-    const socket = request.socket as { remoteAddress?: string; remotePort?: number } | null;
-    if (socket?.remoteAddress !== undefined) {
-      attributes[ATTR_CLIENT_ADDRESS] = socket.remoteAddress;
-      attributes[ATTR_NETWORK_PEER_ADDRESS] = socket.remoteAddress;
-      if (socket.remotePort !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = socket.remotePort;
-    }
-    const ua = request.headers['user-agent'];
-    if (ua !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = cap(ua, 512);
-    const protocol = PROTOCOL_VERSIONS[request.httpVersion];
-    if (protocol !== undefined) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = protocol;
-    for (const name of owner.captureRequest) {
-      const v = request.headers[name];
-      if (v !== undefined) attributes[`http.request.header.${name}`] = headerValues(v);
+    const tracer = owner.tracer();
+    // With no SDK registered the span records nothing: skip building its attributes. Otherwise they
+    // are all given at start, where samplers can see them (semconv lists them as sampling-relevant).
+    // The keys are written out as literals, not the ATTR_* constants: computed keys make V8 add every
+    // property through the runtime, which cost more than the rest of this constructor together.
+    let attributes: Attributes | undefined;
+    if (!owner.tracerIsNoop()) {
+      attributes = { 'http.request.method': method, 'url.path': path, 'url.scheme': scheme };
+      if (method === METHOD_OTHER) attributes['http.request.method_original'] = cap(rawMethod, 64);
+      if (query !== undefined) attributes['url.query'] = query;
+      const host = owner.host(request.headers.host);
+      if (host !== undefined) {
+        attributes['server.address'] = host.address;
+        if (host.port !== undefined) attributes['server.port'] = host.port;
+      }
+      const socket = request.socket as { remoteAddress?: string; remotePort?: number } | null;
+      // Getters that ask the socket each time: read once.
+      const remoteAddress = socket?.remoteAddress;
+      if (remoteAddress !== undefined) {
+        attributes['client.address'] = remoteAddress;
+        attributes['network.peer.address'] = remoteAddress;
+        const remotePort = socket?.remotePort;
+        if (remotePort !== undefined) attributes['network.peer.port'] = remotePort;
+      }
+      const ua = request.headers['user-agent'];
+      if (ua !== undefined) attributes['user_agent.original'] = cap(ua, 512);
+      if (protocol !== undefined) attributes['network.protocol.version'] = protocol;
+      for (const name of owner.captureRequest) {
+        const v = request.headers[name];
+        if (v !== undefined) attributes[`http.request.header.${name}`] = headerValues(v);
+      }
     }
 
-    const span = owner
-      .tracer()
-      .startSpan(
-        method === METHOD_OTHER ? 'HTTP' : method,
-        { kind: SpanKind.SERVER, attributes, links },
-        parent,
-      );
+    const span = tracer.startSpan(
+      method === METHOD_OTHER ? 'HTTP' : method,
+      { kind: SpanKind.SERVER, attributes, links },
+      parent,
+    );
     this.span = span;
     this.context = trace.setSpan(parent, span);
 
-    // 'close' fires for every response: after 'finish' on success, alone on abort. Ending there
+    // 'close' fires for every response, once: after 'finish' on success, alone on abort. Ending there
     // (not on 'finish') means an aborted request still ends its span (js-contrib #3461). It is
-    // registered first so that the span ends even if a later step of this constructor fails.
-    response.once('close', () => this.#end());
+    // registered first so that the span ends even if a later step of this constructor fails. `on`,
+    // not `once`: #end runs once anyway, and `once` allocates a wrapper and removes it again.
+    // Marked here, not by start(): the shared listener finds the handle through the request even
+    // when a later step of this constructor throws.
+    (request as unknown as Record<symbol, unknown>)[SERVER_REQUEST] = this;
+    if ((response as { req?: unknown }).req === request) response.on('close', ActiveServerRequest.onClose);
+    else response.on('close', () => this.#end());
 
     if (options.requestHook !== undefined) owner.call('requestHook', options.requestHook, span, request);
     const logger = options.logger;
     this.log = logger === undefined ? undefined : owner.call('logger', () => logger.child({}));
 
-    if (owner.traceResponse) {
-      const value = traceResponseHeaderValue(span.spanContext());
-      // A no-op tracer returns the parent's own span context: echoing it back would be a lie.
-      if (
-        value !== undefined &&
-        span.spanContext() !== trace.getSpanContext(parent) &&
-        !response.headersSent
-      ) {
-        response.setHeader(TRACERESPONSE_HEADER, value);
+    if (owner.traceResponse && !owner.tracerIsNoop()) {
+      const spanContext = span.spanContext();
+      // A tracer that made no span of its own returns the parent's span context: echoing it back
+      // would be a lie.
+      if (spanContext !== trace.getSpanContext(parent) && !response.headersSent) {
+        const value = traceResponseHeaderValue(spanContext);
+        if (value !== undefined) response.setHeader(TRACERESPONSE_HEADER, value);
       }
     }
 
     // The active-requests gauge carries method and scheme only (semconv), and the decrement uses
     // this very object so it always matches the increment.
-    this.#activeAttributes = { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_SCHEME]: scheme };
+    this.#activeAttributes = { 'http.request.method': method, 'url.scheme': scheme };
+    this.#scheme = scheme;
     this.#protocol = protocol;
     owner.metrics.get().activeRequests.add(1, this.#activeAttributes);
     this.#counted = true;
@@ -340,6 +351,15 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       bindEmitter(response, this.context);
     }
   }
+
+  /**
+   * The 'close' listener, shared by every response whose `req` is its request (every Node
+   * response): one function for all requests instead of a closure per request.
+   */
+  static readonly onClose = function (this: ServerResponse): void {
+    const handle = (this.req as unknown as Record<symbol, unknown> | undefined)?.[SERVER_REQUEST];
+    if (handle instanceof ActiveServerRequest) handle.#end();
+  };
 
   get route(): string | undefined {
     return this.#route;
@@ -396,11 +416,15 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
         }
       }
 
-      const metricAttributes: Attributes = { ...this.#activeAttributes };
-      if (this.#protocol !== undefined) metricAttributes[ATTR_NETWORK_PROTOCOL_VERSION] = this.#protocol;
-      if (route !== undefined) metricAttributes[ATTR_HTTP_ROUTE] = route;
-      if (status !== undefined) metricAttributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
-      if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
+      // Literal keys, as in the constructor.
+      const metricAttributes: Attributes = {
+        'http.request.method': this.#method,
+        'url.scheme': this.#scheme,
+      };
+      if (this.#protocol !== undefined) metricAttributes['network.protocol.version'] = this.#protocol;
+      if (route !== undefined) metricAttributes['http.route'] = route;
+      if (status !== undefined) metricAttributes['http.response.status_code'] = status;
+      if (errorType !== undefined) metricAttributes['error.type'] = errorType;
 
       if (span.isRecording()) {
         if (route !== undefined) span.setAttribute(ATTR_HTTP_ROUTE, route);
@@ -409,6 +433,11 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
         for (const name of owner.captureResponse) {
           const v = response.getHeader(name);
           if (v !== undefined) span.setAttribute(`http.response.header.${name}`, headerValues(v));
+        }
+        const resolveAttributes = owner.adapter.resolveAttributes;
+        if (resolveAttributes !== undefined) {
+          const extra = owner.call('resolveAttributes', resolveAttributes, this.#request);
+          if (typeof extra === 'object' && extra !== null) span.setAttributes(extra);
         }
         if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
         span.updateName(this.#spanName(route));
