@@ -25,14 +25,24 @@ export const httpHeaderGetter: TextMapGetter<HttpHeadersLike> = {
     try {
       const value = readOwn(carrier, key);
       if (value !== undefined) return value;
-      const lower = key.toLowerCase();
-      return lower === key ? undefined : readOwn(carrier, lower);
+      // Propagators ask for lowercase names: lowercasing those again (twice per request for
+      // absent headers) would cost more than the lookup itself.
+      if (!hasUpperAscii(key)) return undefined;
+      return readOwn(carrier, key.toLowerCase());
     } catch {
       rateLimitedDiag('warn', 'carrier-failed', 'reading a header from the carrier threw; treated as absent');
       return undefined;
     }
   },
 };
+
+function hasUpperAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
 
 function readOwn(carrier: object, key: string): string | string[] | undefined {
   if (!Object.hasOwn(carrier, key)) return undefined;

@@ -311,7 +311,10 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       parent,
     );
     this.span = span;
-    this.context = trace.setSpan(parent, span);
+    // The API's no-op span only repeats the parent's span context, which `parent` already carries
+    // (or no span at all): a context of its own would be one more Map and three closures (the API's
+    // BaseContext) for the same content.
+    this.context = owner.tracerIsNoop() ? parent : trace.setSpan(parent, span);
 
     // 'close' fires for every response, once: after 'finish' on success, alone on abort. Ending there
     // (not on 'finish') means an aborted request still ends its span (js-contrib #3461). It is

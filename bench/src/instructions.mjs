@@ -1,0 +1,115 @@
+// Instructions per request of one benchmark server variant, counted by valgrind's callgrind: the
+// count is the same from run to run whatever else the machine is doing, which req/s on a shared
+// 2-core machine are not. Not part of `npm run bench`; needs valgrind.
+//
+//   node src/instructions.mjs <express|koa|nest> <variant> [requests]
+//   INSTR_FUNCTIONS=1 node src/instructions.mjs koa tracewire-nosdk      # also: where they go
+//
+// The server runs under callgrind with instrumentation off; after a warm-up (INSTR_WARMUP requests,
+// default 6000, so that V8 has optimized the request path) counting is switched on for `requests`
+// requests (default 3000) and off again. Only user-space instructions are counted: the kernel's
+// socket work is not, nor is anything the load generator does. Compare variants, not absolute
+// values. Spans kept by the batch processor make the sampled variants vary by a few percent (GC);
+// the no-SDK and AlwaysOff variants repeat within about 1 %.
+//
+// With INSTR_FUNCTIONS=1, V8 writes a perf map of its compiled code and the count is broken down
+// per JavaScript function and per V8/Node builtin (self cost). --perf-basic-prof makes V8 itself
+// do more work, so the totals of such a run are higher: read the breakdown, not the total.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+const [suite = 'koa', variant = 'tracewire', amountArg = '3000'] = process.argv.slice(2);
+const AMOUNT = Number(amountArg);
+const WARMUP = Number(process.env.INSTR_WARMUP ?? 6000);
+const FUNCTIONS = process.env.INSTR_FUNCTIONS === '1';
+const TOP = Number(process.env.INSTR_TOP ?? 40);
+
+const scripts = { express: './express-server.mjs', koa: './koa-server.mjs', nest: './nest-server.mjs' };
+if (scripts[suite] === undefined) throw new Error(`unknown suite ${suite} (express, koa, nest)`);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'tracewire-instr-'));
+const nodeFlags = ['--single-threaded-gc', ...(FUNCTIONS ? ['--perf-basic-prof'] : [])];
+const child = spawn(
+  'valgrind',
+  [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    `--callgrind-out-file=${dir}/callgrind.%p`,
+    process.execPath,
+    ...nodeFlags,
+    new URL(scripts[suite], import.meta.url).pathname,
+  ],
+  { env: { ...process.env, VARIANT: variant }, stdio: ['inherit', 'ignore', 'ignore', 'ipc'] },
+);
+const port = await new Promise((resolve, reject) => {
+  child.on('message', (m) => m.type === 'ready' && resolve(m.port));
+  child.once('exit', (code) => reject(new Error(`server exited ${code} (is valgrind installed?)`)));
+});
+const url = `http://127.0.0.1:${port}/users/42`;
+const fire = (amount) =>
+  new Promise((resolve, reject) =>
+    autocannon({ url, connections: 8, amount, timeout: 60 }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+const control = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
+
+await fire(WARMUP);
+control('-i', 'on');
+const res = await fire(AMOUNT);
+control('-i', 'off');
+control('-d');
+// The dump is written by the server process when it next runs: wait for the file.
+const dumped = () => readdirSync(dir).find((f) => /\.\d+$/.test(f) && f.split('.').length === 3);
+for (let i = 0; i < 100 && dumped() === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+await new Promise((r) => setTimeout(r, 1000));
+child.removeAllListeners('exit');
+child.kill('SIGKILL');
+
+const file = path.join(dir, dumped() ?? '');
+const total = Number(readFileSync(file, 'utf8').match(/^totals: (\d+)/m)?.[1] ?? NaN);
+console.log(
+  `${suite}/${variant}: ${(total / AMOUNT / 1000).toFixed(1)}k instructions per request (${AMOUNT} requests, ${res.non2xx} non-2xx)`,
+);
+
+if (FUNCTIONS) {
+  const map = `/tmp/perf-${child.pid}.map`;
+  const ranges = existsSync(map)
+    ? readFileSync(map, 'utf8')
+        .split('\n')
+        .map((l) => l.split(' '))
+        .filter((p) => p.length >= 3)
+        .map(([start, size, ...name]) => [Number.parseInt(start, 16), Number.parseInt(size, 16), name.join(' ')])
+        .sort((a, b) => a[0] - b[0])
+    : [];
+  const lookup = (addr) => {
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (ranges[mid][0] <= addr) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const r = ranges[hi];
+    return r !== undefined && addr < r[0] + r[1] ? `JS ${r[2]}` : 'JIT code (unnamed)';
+  };
+  const annotated = execFileSync('callgrind_annotate', ['--threshold=100', '--inclusive=no', file], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 2 ** 20,
+  });
+  const perName = new Map();
+  for (const line of annotated.split('\n')) {
+    const m = line.match(/^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.*)$/);
+    if (m === null || !m[2].includes(':')) continue;
+    const cost = Number(m[1].replaceAll(',', ''));
+    const where = m[2];
+    const addr = where.match(/^\?\?\?:0x([0-9a-f]+)/);
+    const name = addr ? lookup(Number.parseInt(addr[1], 16)) : where.replace(/^[^:]*:/, '').replace(/\s*\[.*\]$/, '');
+    perName.set(name, (perName.get(name) ?? 0) + cost);
+  }
+  console.log('\ninstructions/request  self cost');
+  for (const [name, cost] of [...perName].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+    console.log(`${(cost / AMOUNT).toFixed(0).padStart(10)}  ${name.slice(0, 150)}`);
+  }
+}
