@@ -51,9 +51,12 @@ const port = await new Promise((resolve, reject) => {
 const url = `http://127.0.0.1:${port}/users/42`;
 const fire = (amount) =>
   new Promise((resolve, reject) =>
-    autocannon({ url, connections: 8, amount, timeout: 60 }, (err, res) => (err ? reject(err) : resolve(res))),
+    autocannon({ url, connections: 8, amount, timeout: 60 }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    ),
   );
-const control = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
+const control = (...args) =>
+  execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
 
 await fire(WARMUP);
 control('-i', 'on');
@@ -80,7 +83,11 @@ if (FUNCTIONS) {
         .split('\n')
         .map((l) => l.split(' '))
         .filter((p) => p.length >= 3)
-        .map(([start, size, ...name]) => [Number.parseInt(start, 16), Number.parseInt(size, 16), name.join(' ')])
+        .map(([start, size, ...name]) => [
+          Number.parseInt(start, 16),
+          Number.parseInt(size, 16),
+          name.join(' '),
+        ])
         .sort((a, b) => a[0] - b[0])
     : [];
   const lookup = (addr) => {
@@ -105,7 +112,9 @@ if (FUNCTIONS) {
     const cost = Number(m[1].replaceAll(',', ''));
     const where = m[2];
     const addr = where.match(/^\?\?\?:0x([0-9a-f]+)/);
-    const name = addr ? lookup(Number.parseInt(addr[1], 16)) : where.replace(/^[^:]*:/, '').replace(/\s*\[.*\]$/, '');
+    const name = addr
+      ? lookup(Number.parseInt(addr[1], 16))
+      : where.replace(/^[^:]*:/, '').replace(/\s*\[.*\]$/, '');
     perName.set(name, (perName.get(name) ?? 0) + cost);
   }
   console.log('\ninstructions/request  self cost');

@@ -17,16 +17,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_NETWORK_PEER_ADDRESS,
-  ATTR_NETWORK_PEER_PORT,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-  extractContext,
-  isPublicRequest,
-  parseHost,
-} from '@tracewire/core';
+import { ATTR_ERROR_TYPE, extractContext, isPublicRequest, parseHost } from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode, isServerError, TRACE_ID_METADATA_KEY } from '@tracewire/errors';
 import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
 import { callKind, type MethodInfo } from './internal/method.js';
@@ -36,12 +27,9 @@ import type { GrpcCallKind, GrpcRequestInfo, OtelGrpcServerOptions } from './opt
 import { validateGrpcOptions } from './options.js';
 import {
   ATTR_RPC_GRPC_STATUS_CODE,
-  ATTR_RPC_METHOD,
-  ATTR_RPC_METHOD_ORIGINAL,
   ATTR_RPC_REQUEST_METADATA_PREFIX,
   ATTR_RPC_RESPONSE_METADATA_PREFIX,
   ATTR_RPC_STATUS_CODE,
-  ATTR_RPC_SYSTEM_NAME,
   RPC_SYSTEM_GRPC,
 } from './semconv.js';
 import { SCOPE_NAME } from './version.js';
@@ -254,27 +242,30 @@ class ServerCall {
         }
       }
 
-      const attributes: Attributes = {
-        [ATTR_RPC_SYSTEM_NAME]: RPC_SYSTEM_GRPC,
-        [ATTR_RPC_METHOD]: info.method,
-      };
-      if (info.original !== undefined) attributes[ATTR_RPC_METHOD_ORIGINAL] = info.original;
-      const endpoint = owner.endpoint(call.getHost());
-      if (endpoint !== undefined) {
-        attributes[ATTR_SERVER_ADDRESS] = endpoint.address;
-        if (endpoint.port !== undefined) attributes[ATTR_SERVER_PORT] = endpoint.port;
-      }
-      const connection = call.getConnectionInfo();
-      if (connection?.remoteAddress !== undefined) {
-        attributes[ATTR_NETWORK_PEER_ADDRESS] = connection.remoteAddress;
-        if (connection.remotePort !== undefined) attributes[ATTR_NETWORK_PEER_PORT] = connection.remotePort;
+      const tracer = owner.tracer();
+      // No SDK registered: the span records nothing, so neither its attributes nor a context of its
+      // own (the parent already carries the caller's span context) are built. Literal keys, not the
+      // ATTR_* constants: computed keys make V8 add each property through the runtime.
+      const noop = owner.tracerIsNoop();
+      let attributes: Attributes | undefined;
+      if (!noop) {
+        attributes = { 'rpc.system.name': RPC_SYSTEM_GRPC, 'rpc.method': info.method };
+        if (info.original !== undefined) attributes['rpc.method_original'] = info.original;
+        const endpoint = owner.endpoint(call.getHost());
+        if (endpoint !== undefined) {
+          attributes['server.address'] = endpoint.address;
+          if (endpoint.port !== undefined) attributes['server.port'] = endpoint.port;
+        }
+        const connection = call.getConnectionInfo();
+        if (connection?.remoteAddress !== undefined) {
+          attributes['network.peer.address'] = connection.remoteAddress;
+          if (connection.remotePort !== undefined) attributes['network.peer.port'] = connection.remotePort;
+        }
       }
 
-      const span = owner
-        .tracer()
-        .startSpan(info.spanName, { kind: SpanKind.SERVER, attributes, links }, parent);
+      const span = tracer.startSpan(info.spanName, { kind: SpanKind.SERVER, attributes, links }, parent);
       this.#span = span;
-      const ctx = trace.setSpan(parent, span);
+      const ctx = noop ? parent : trace.setSpan(parent, span);
       this.#context = ctx;
 
       if (owner.captureRequest.length > 0 && span.isRecording()) {

@@ -24,6 +24,15 @@ it('uses the global providers registered after the interceptors were created', a
     // No SDK yet: the calls work and nothing is recorded.
     expect((await getOrder(client, { id: '1' })).error).toBeNull();
     expect(telemetry.spans()).toEqual([]);
+    // ...but the caller's trace still flows through the handler (to its outbound calls and logs).
+    const metadata = new grpc.Metadata();
+    metadata.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    // (A plain client: with no SDK, the client interceptor has no span of its own to send.)
+    const plain = new Orders(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const propagated = await getOrder(plain, { id: '1' }, metadata);
+    plain.close();
+    expect(propagated.error).toBeNull();
+    expect(propagated.response?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
 
     trace.setGlobalTracerProvider(telemetry.tracerProvider);
     metrics.setGlobalMeterProvider(telemetry.meterProvider);

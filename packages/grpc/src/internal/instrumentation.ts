@@ -65,6 +65,10 @@ export abstract class GrpcInstrumentation {
   tracer(): Tracer {
     return this.#tracer.get();
   }
+  /** Whether the tracer is the API's no-op (no SDK registered), as of the last {@link tracer} call. */
+  tracerIsNoop(): boolean {
+    return this.#tracer.noop;
+  }
 
   /** The instruments, re-created whenever the resolved meter provider changes. */
   instruments(): RpcInstruments {
