@@ -10,7 +10,7 @@
 // requests (default 3000) and off again. Only user-space instructions are counted: the kernel's
 // socket work is not, nor is anything the load generator does. Compare variants, not absolute
 // values. Spans kept by the batch processor make the sampled variants vary by a few percent (GC);
-// the no-SDK and AlwaysOff variants repeat within about 1 %.
+// the no-SDK and AlwaysOff variants repeat within about 3 %.
 //
 // With INSTR_FUNCTIONS=1, V8 writes a perf map of its compiled code and the count is broken down
 // per JavaScript function and per V8/Node builtin (self cost). --perf-basic-prof makes V8 itself
