@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { formatMarkdown } from './format-md.mjs';
 
 const run = promisify(execFile);
 const suites = (process.env.BENCH_ONLY?.split(',') ?? ['express', 'koa', 'nest']).filter((s) =>
@@ -45,4 +46,5 @@ for (const suite of suites) {
   }
 }
 writeFileSync(new URL('../INSTRUCTIONS.md', import.meta.url), md);
+formatMarkdown(new URL('../INSTRUCTIONS.md', import.meta.url));
 console.log('wrote bench/INSTRUCTIONS.md');

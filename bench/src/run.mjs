@@ -4,6 +4,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import autocannon from 'autocannon';
+import { formatMarkdown } from './format-md.mjs';
 import { grpcLoad } from './grpc-load.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -238,4 +239,5 @@ for (const suite of suites) {
 }
 const out = new URL('../RESULTS.md', import.meta.url);
 writeFileSync(out, md);
+formatMarkdown(out);
 console.log(md);

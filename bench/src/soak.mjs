@@ -4,6 +4,7 @@
 import { fork } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { formatMarkdown } from './format-md.mjs';
 
 const amount = Number(process.env.SOAK_REQUESTS ?? 1_000_000);
 const maxSeconds = Number(process.env.SOAK_MAX_SECONDS ?? 400);
@@ -44,3 +45,4 @@ const lines = [
 console.log(lines.join('\n'));
 if (process.env.SOAK_WRITE === '1')
   appendFileSync(new URL('../RESULTS.md', import.meta.url), lines.join('\n'));
+formatMarkdown(new URL('../RESULTS.md', import.meta.url));
