@@ -5,6 +5,7 @@ import type {
   MiddlewareConsumer,
   ModuleMetadata,
   NestModule,
+  OnModuleDestroy,
   OptionalFactoryDependency,
   Provider,
 } from '@nestjs/common';
@@ -13,7 +14,11 @@ import { APP_FILTER, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { HttpInstrumentationOptions } from '@tracewire/core';
 import { HttpServerInstrumentation, isSharedHttpOption } from '@tracewire/core';
 import { OtelExceptionFilter } from './exception.filter.js';
-import { nestHandlerAttributes, registerNestContainer } from './internal/handler-names.js';
+import {
+  nestHandlerAttributes,
+  registerNestContainer,
+  unregisterNestContainer,
+} from './internal/handler-names.js';
 import { createHttpHandler } from './internal/http-handler.js';
 import { OtelHttpMiddleware } from './internal/http-middleware.js';
 import { nestRoute } from './internal/route.js';
@@ -74,9 +79,10 @@ function commonProviders(problemDetails: boolean): Provider[] {
  */
 @Global()
 @Module({})
-export class OtelModule implements NestModule {
+export class OtelModule implements NestModule, OnModuleDestroy {
   /** Whether the early Express middleware was installed (then the Nest middleware is not needed). */
   readonly #early: boolean = false;
+  readonly #modules: ModulesContainer | undefined;
 
   constructor(
     @Inject(OTEL_HTTP_INSTRUMENTATION) instrumentation: HttpServerInstrumentation,
@@ -87,6 +93,7 @@ export class OtelModule implements NestModule {
     setDefaultTracerProvider(options.tracerProvider);
     // For `withOtelGrpcServer`: the gRPC methods' controllers, scanned on the first call.
     registerNestContainer(modules);
+    this.#modules = modules;
     if (options.earlyMiddleware === false) return;
     // NestFactory.create() hands the HTTP adapter to the container before it creates modules, so
     // a middleware registered here runs before the body parser and everything Nest registers at
@@ -99,6 +106,11 @@ export class OtelModule implements NestModule {
     } catch {
       // The Nest middleware below still starts the span.
     }
+  }
+
+  /** The application is closing: its gRPC controllers are no longer looked up. */
+  onModuleDestroy(): void {
+    unregisterNestContainer(this.#modules);
   }
 
   /** Binds the span-starting middleware to every route when the early middleware could not be installed. */

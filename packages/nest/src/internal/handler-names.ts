@@ -82,6 +82,13 @@ export function registerNestContainer(container: ContainerLike | undefined): voi
   r.byMethod = undefined;
 }
 
+/** Called when the application closes: its controllers are forgotten (and the container freed). */
+export function unregisterNestContainer(container: ContainerLike | undefined): void {
+  if (container === undefined || container === null) return;
+  const r = registry();
+  if (r.containers.delete(container)) r.byMethod = undefined;
+}
+
 type GetMetadata = (key: string, target: object) => unknown;
 
 function scan(r: RpcRegistry): Map<string, Attributes> {
