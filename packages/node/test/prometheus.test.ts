@@ -109,10 +109,10 @@ describe('Prometheus exposition', () => {
       let result: { data?: { result?: { metric: Record<string, string> }[] } } = {};
       for (let i = 0; i < 300 && (result.data?.result?.length ?? 0) === 0; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        result = (await fetch(query).then(
-          (r) => r.json(),
-          () => ({}),
-        )) as typeof result;
+        // Until Prometheus is ready it answers 503 with a text body: keep polling.
+        result = (await fetch(query)
+          .then((r) => (r.ok ? r.json() : {}))
+          .catch(() => ({}))) as typeof result;
       }
       expect(result.data?.result?.[0]?.metric).toMatchObject({
         job: 'app',
