@@ -296,6 +296,19 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
   };
 
   let i = 0;
+  // A string literal from `i` up to `end` is recorded as `?`; a quoted identifier as written. An
+  // unterminated one (`end` < 0) masks the rest, and the loop ends on `stopped`.
+  const literalTo = (end: number): void => {
+    if (end < 0) return maskRest();
+    token('value', '?', '?');
+    i = end;
+  };
+  const quotedIdentifierTo = (end: number): void => {
+    if (end < 0) return maskRest();
+    const raw = sql.slice(i, end);
+    token('qident', raw, raw);
+    i = end;
+  };
   while (i < limit && !stopped && !(full && summary.done)) {
     const c = sql.charCodeAt(i);
     if (isSpace(c)) {
@@ -333,24 +346,11 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
       continue;
     }
     if (c === QUOTE) {
-      const end = plainStringEnd(sql, i + 1, limit);
-      if (end < 0) {
-        maskRest();
-        break;
-      }
-      token('value', '?', '?');
-      i = end;
+      literalTo(plainStringEnd(sql, i + 1, limit));
       continue;
     }
     if (c === DQUOTE) {
-      const end = quotedEnd(sql, i + 1, limit);
-      if (end < 0) {
-        maskRest();
-        break;
-      }
-      const raw = sql.slice(i, end);
-      token('qident', raw, raw);
-      i = end;
+      quotedIdentifierTo(quotedEnd(sql, i + 1, limit));
       continue;
     }
     if (isDigit(c) || (c === 46 && isDigit(sql.charCodeAt(i + 1)))) {
@@ -368,13 +368,7 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
         i = j;
         continue;
       }
-      const end = dollarStringEnd(sql, i, limit);
-      if (end < 0) {
-        maskRest();
-        break;
-      }
-      token('value', '?', '?');
-      i = end;
+      literalTo(dollarStringEnd(sql, i, limit));
       continue;
     }
     if (isIdentStart(c)) {
@@ -386,13 +380,7 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
         const prefix = c | 32; // lower-case
         // E'..' escape string; B'..' bit string; X'..' hex; N'..' national character
         if (prefix === 101 || prefix === 98 || prefix === 120 || prefix === 110) {
-          const end = prefix === 101 ? escapeStringEnd(sql, j + 1, limit) : plainStringEnd(sql, j + 1, limit);
-          if (end < 0) {
-            maskRest();
-            break;
-          }
-          token('value', '?', '?');
-          i = end;
+          literalTo(prefix === 101 ? escapeStringEnd(sql, j + 1, limit) : plainStringEnd(sql, j + 1, limit));
           continue;
         }
       }
@@ -400,24 +388,11 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
       if (j - i === 1 && (c | 32) === 117 && next === 38) {
         const q = sql.charCodeAt(j + 1);
         if (q === QUOTE) {
-          const end = plainStringEnd(sql, j + 2, limit);
-          if (end < 0) {
-            maskRest();
-            break;
-          }
-          token('value', '?', '?');
-          i = end;
+          literalTo(plainStringEnd(sql, j + 2, limit));
           continue;
         }
         if (q === DQUOTE) {
-          const end = quotedEnd(sql, j + 2, limit);
-          if (end < 0) {
-            maskRest();
-            break;
-          }
-          const raw = sql.slice(i, end);
-          token('qident', raw, raw);
-          i = end;
+          quotedIdentifierTo(quotedEnd(sql, j + 2, limit));
           continue;
         }
       }
