@@ -273,12 +273,13 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     }
 
     const tracer = owner.tracer();
+    const noop = owner.tracerIsNoop();
     // With no SDK registered the span records nothing: skip building its attributes. Otherwise they
     // are all given at start, where samplers can see them (semconv lists them as sampling-relevant).
     // The keys are written out as literals, not the ATTR_* constants: computed keys make V8 add every
     // property through the runtime, which cost more than the rest of this constructor together.
     let attributes: Attributes | undefined;
-    if (!owner.tracerIsNoop()) {
+    if (!noop) {
       attributes = { 'http.request.method': method, 'url.path': path, 'url.scheme': scheme };
       if (method === METHOD_OTHER) attributes['http.request.method_original'] = cap(rawMethod, 64);
       if (query !== undefined) attributes['url.query'] = query;
@@ -314,7 +315,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     // The API's no-op span only repeats the parent's span context, which `parent` already carries
     // (or no span at all): a context of its own would be one more Map and three closures (the API's
     // BaseContext) for the same content.
-    this.context = owner.tracerIsNoop() ? parent : trace.setSpan(parent, span);
+    this.context = noop ? parent : trace.setSpan(parent, span);
 
     // 'close' fires for every response, once: after 'finish' on success, alone on abort. Ending there
     // (not on 'finish') means an aborted request still ends its span (js-contrib #3461). It is
@@ -330,7 +331,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     const logger = options.logger;
     this.log = logger === undefined ? undefined : owner.call('logger', () => logger.child({}));
 
-    if (owner.traceResponse && !owner.tracerIsNoop()) {
+    if (owner.traceResponse && !noop) {
       const spanContext = span.spanContext();
       // A tracer that made no span of its own returns the parent's span context: echoing it back
       // would be a lie.
