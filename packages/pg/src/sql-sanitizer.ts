@@ -299,12 +299,18 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
   // A string literal from `i` up to `end` is recorded as `?`; a quoted identifier as written. An
   // unterminated one (`end` < 0) masks the rest, and the loop ends on `stopped`.
   const literalTo = (end: number): void => {
-    if (end < 0) return maskRest();
+    if (end < 0) {
+      maskRest();
+      return;
+    }
     token('value', '?', '?');
     i = end;
   };
   const quotedIdentifierTo = (end: number): void => {
-    if (end < 0) return maskRest();
+    if (end < 0) {
+      maskRest();
+      return;
+    }
     const raw = sql.slice(i, end);
     token('qident', raw, raw);
     i = end;
