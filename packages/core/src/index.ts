@@ -9,6 +9,7 @@ export {
   toRecordableException,
 } from './instrumentation-scope.js';
 export { RateLimitedDiag } from './internal/diag.js';
+export { isSupportedNodeVersion, MIN_NODE_VERSION } from './runtime-version.js';
 export type { HttpServerInstruments } from './metrics/http-server-metrics.js';
 export { HttpServerMetrics } from './metrics/http-server-metrics.js';
 export type {

@@ -1,6 +1,7 @@
 import type { Meter, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
 import { metrics, ProxyTracerProvider, trace } from '@opentelemetry/api';
 import type { RateLimitedDiag } from './internal/diag.js';
+import { warnIfUnsupportedRuntime } from './runtime-version.js';
 
 // Pieces every tracewire instrumentation shares (HTTP server, gRPC, pg): providers resolved
 // lazily, user hooks contained, exceptions recorded without their `code`.
@@ -25,6 +26,9 @@ export class LazyTracer {
     this.#explicit = explicit;
     this.#name = name;
     this.#version = version;
+    // Every instrumentation (HTTP, gRPC, pg) creates one at setup: the place to say, once, that the
+    // runtime is older than `engines.node` allows.
+    warnIfUnsupportedRuntime();
   }
 
   get(): Tracer {

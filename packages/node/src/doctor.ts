@@ -3,6 +3,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { context, createContextKey, metrics, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { isSupportedNodeVersion, MIN_NODE_VERSION } from '@tracewire/core';
 import { type Env, planMetrics, planTraces, sdkDisabled } from './internal/env.js';
 
 /** How bad a finding is: `error` silently loses telemetry, `warn` risks it, `info` explains. */
@@ -47,6 +48,8 @@ export interface DoctorOptions {
   env?: Env;
   /** Stop reading the tree after this many packages. @default 20000 */
   maxPackages?: number;
+  /** The Node.js version to check against `engines.node`. @default process.version */
+  nodeVersion?: string;
 }
 
 const API = '@opentelemetry/api';
@@ -191,6 +194,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   checkApiCopies(apiCopies, registrant, root, findings);
   checkSdk([...copies.values()], findings);
   checkTracewire([...copies.values()], findings);
+  checkNode(options.nodeVersion ?? process.version, findings);
   checkEnv(env, findings);
   if (options.runtime === true) checkRuntime(env, findings);
   if (state.truncated) {
@@ -290,6 +294,16 @@ function checkTracewire(copies: Pkg[], findings: DoctorFinding[]): void {
       fix: `install the same version of every @tracewire package (npm install ${[...new Set(ours.map((p) => p.name))].map((n) => `${n}@${maxVersion(ours)}`).join(' ')})`,
     });
   }
+}
+
+function checkNode(version: string, findings: DoctorFinding[]): void {
+  if (isSupportedNodeVersion(version)) return;
+  findings.push({
+    code: 'NODE_UNSUPPORTED',
+    severity: 'error',
+    message: `Node.js ${version} is older than tracewire supports (>= ${MIN_NODE_VERSION}, what OpenTelemetry JS 3.x needs); npm only warns about engines at install, and telemetry may be silently incomplete`,
+    fix: `run the service on Node.js ${MIN_NODE_VERSION} or later (Node 22 LTS or 24 LTS)`,
+  });
 }
 
 function checkEnv(env: Env, findings: DoctorFinding[]): void {

@@ -135,6 +135,22 @@ describe('doctor', () => {
     expect((await runDoctor({ cwd: empty, env: {} })).findings.map((f) => f.code)).toContain('API_MISSING');
   });
 
+  it('reports a Node.js older than engines.node allows as an error, and accepts 22.15+', async () => {
+    const root = await tree({}, { 'node_modules/@opentelemetry/api': { version: '1.10.0' } });
+    const old = await runDoctor({ cwd: root, env: ENV, nodeVersion: 'v20.20.2' });
+    const finding = old.findings.find((f) => f.code === 'NODE_UNSUPPORTED');
+    expect(finding?.severity).toBe('error');
+    expect(finding?.message).toContain('v20.20.2');
+    expect(finding?.fix).toContain('22.15.0');
+    expect(formatDoctorReport(old)).toContain('NODE_UNSUPPORTED');
+    for (const ok of ['v22.15.0', 'v22.23.3', 'v24.9.0']) {
+      const report = await runDoctor({ cwd: root, env: ENV, nodeVersion: ok });
+      expect(report.findings.map((f) => f.code)).not.toContain('NODE_UNSUPPORTED');
+    }
+    const v2214 = await runDoctor({ cwd: root, env: ENV, nodeVersion: 'v22.14.0' });
+    expect(v2214.findings.map((f) => f.code)).toContain('NODE_UNSUPPORTED');
+  });
+
   it('checks this process: no provider, context manager or propagator registered', async () => {
     // Nothing is registered globally in this test file.
     const report = await runDoctor({ cwd: process.cwd(), env: ENV, runtime: true });
