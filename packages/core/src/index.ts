@@ -9,7 +9,6 @@ export {
   toRecordableException,
 } from './instrumentation-scope.js';
 export { RateLimitedDiag } from './internal/diag.js';
-export { isSupportedNodeVersion, MIN_NODE_VERSION } from './runtime-version.js';
 export type { HttpServerInstruments } from './metrics/http-server-metrics.js';
 export { HttpServerMetrics } from './metrics/http-server-metrics.js';
 export type {
@@ -46,6 +45,7 @@ export {
   traceResponseHeaderValue,
   w3cPropagator,
 } from './propagation/index.js';
+export { isSupportedNodeVersion, MIN_NODE_VERSION } from './runtime-version.js';
 export {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
