@@ -12,3 +12,17 @@ export { rawRequest, startServer } from './http.js';
 export { jsonLineSink } from './json-lines.js';
 export type { CollectedPoint, Telemetry } from './telemetry.js';
 export { createTelemetry, installContextManager } from './telemetry.js';
+export type {
+  ObservedExchange,
+  TransparencyAdapter,
+  TransparencyApp,
+  TransparencyCase,
+  TransparencyContext,
+  TransparencyMode,
+} from './transparency.js';
+export {
+  describeSeen,
+  describeTransparency,
+  TRANSPARENCY_CASES,
+  TRANSPARENCY_ROUTES,
+} from './transparency.js';

@@ -1,0 +1,1 @@
+export { SCOPE_NAME, VERSION } from './version.js';
