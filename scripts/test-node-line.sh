@@ -21,7 +21,7 @@ for dir in packages/* tools/* tests/* apps/*; do
   # This node first on PATH too, for the child processes the tests spawn.
   if ! (cd "$dir" && PATH="$(dirname "$node_bin"):$PATH" "$node_bin" "$vitest" run) >"$out" 2>&1; then rc=1; fi
   cat "$out" >>"$log"
-  grep -E 'Test Files|Tests |FAIL' "$out" || true
+  grep -E 'Test Files|Tests |FAIL|^matrix: ' "$out" || true
   rm -f "$out"
 done
 node scripts/summarize-tests.mjs "$log"
