@@ -72,3 +72,18 @@ export function floorKoaMiddleware() {
     return context.with(t.context, next);
   };
 }
+
+/** Fastify floor plugin: an onRequest hook (not encapsulated, like the tracewire plugin). */
+export function floorFastifyPlugin() {
+  const begin = floorRecorder();
+  function floorFastify(app, _opts, done) {
+    app.addHook('onRequest', (request, reply, next) => {
+      const t = begin(request.raw, reply.raw);
+      reply.raw.once('close', () => t.end(request.routeOptions.url));
+      context.with(t.context, next);
+    });
+    done();
+  }
+  floorFastify[Symbol.for('skip-override')] = true;
+  return floorFastify;
+}

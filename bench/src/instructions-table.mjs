@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { formatMarkdown } from './format-md.mjs';
 
 const run = promisify(execFile);
-const suites = (process.env.BENCH_ONLY?.split(',') ?? ['express', 'koa', 'nest']).filter((s) =>
-  ['express', 'koa', 'nest'].includes(s),
+const suites = (process.env.BENCH_ONLY?.split(',') ?? ['express', 'koa', 'nest', 'fastify']).filter((s) =>
+  ['express', 'koa', 'nest', 'fastify'].includes(s),
 );
 // The sampled variants (tracewire, floor) are left out: under callgrind the batch processor's spans
 // live across collections and their counts moved by a third between runs. RESULTS.md has them.

@@ -2,7 +2,7 @@
 // count is the same from run to run whatever else the machine is doing, which req/s on a shared
 // 2-core machine are not. Not part of `npm run bench`; needs valgrind.
 //
-//   node src/instructions.mjs <express|koa|nest> <variant> [requests]
+//   node src/instructions.mjs <express|koa|nest|fastify> <variant> [requests]
 //   INSTR_FUNCTIONS=1 node src/instructions.mjs koa tracewire-nosdk      # also: where they go
 //
 // The server runs under callgrind with instrumentation off; after a warm-up (INSTR_WARMUP requests,
@@ -27,8 +27,13 @@ const WARMUP = Number(process.env.INSTR_WARMUP ?? 6000);
 const FUNCTIONS = process.env.INSTR_FUNCTIONS === '1';
 const TOP = Number(process.env.INSTR_TOP ?? 40);
 
-const scripts = { express: './express-server.mjs', koa: './koa-server.mjs', nest: './nest-server.mjs' };
-if (scripts[suite] === undefined) throw new Error(`unknown suite ${suite} (express, koa, nest)`);
+const scripts = {
+  express: './express-server.mjs',
+  koa: './koa-server.mjs',
+  nest: './nest-server.mjs',
+  fastify: './fastify-server.mjs',
+};
+if (scripts[suite] === undefined) throw new Error(`unknown suite ${suite} (express, koa, nest, fastify)`);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tracewire-instr-'));
 const nodeFlags = ['--single-threaded-gc', ...(FUNCTIONS ? ['--perf-basic-prof'] : [])];

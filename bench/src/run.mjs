@@ -47,6 +47,12 @@ const suites = [
     variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
   },
   {
+    name: 'fastify',
+    server: () => new URL('./fastify-server.mjs', import.meta.url),
+    path: '/users/42',
+    variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor'],
+  },
+  {
     name: 'nest',
     server: (variant) =>
       new URL(variant.startsWith('official') ? './nest-official.cjs' : './nest-server.mjs', import.meta.url),
@@ -138,6 +144,7 @@ function versions() {
     'express',
     'koa',
     '@koa/router',
+    'fastify',
     '@nestjs/core',
     '@grpc/grpc-js',
     'pg',
