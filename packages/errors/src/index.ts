@@ -6,6 +6,8 @@ export { errorTypeOf } from './error-type.js';
 export { GrpcCode, grpcCodeName, isGrpcCode } from './grpc-code.js';
 export type { GrpcStatus } from './grpc-status.js';
 export { TRACE_ID_METADATA_KEY, toGrpcStatus } from './grpc-status.js';
+export { httpStatusOfError } from './http-status.js';
+export type { ToTracedErrorOptions } from './normalize.js';
 export { toTracedError, wrapError } from './normalize.js';
 export type { ProblemDetails, ProblemDetailsOptions } from './problem-details.js';
 export { PROBLEM_JSON_CONTENT_TYPE, serializeProblemDetails, toProblemDetails } from './problem-details.js';

@@ -1,3 +1,4 @@
+import { errorCategory } from './category.js';
 import { GrpcCode, isGrpcCode } from './grpc-code.js';
 import { causeChain } from './internal/cause-chain.js';
 import { isErrorHttpStatus } from './internal/checks.js';
@@ -5,6 +6,7 @@ import { classifyThrown } from './internal/classify.js';
 import { safeGet } from './internal/safe.js';
 import { snapshotTracedError } from './internal/snapshot.js';
 import { type SpanIds, validSpanIds } from './internal/span-context.js';
+import { grpcCodeFromHttpStatus } from './status-mapping.js';
 import { isTracedError, TracedError, type TracedErrorOptions } from './traced-error.js';
 
 /** What a walk over the cause chain found. */
@@ -43,6 +45,23 @@ function pointAt(error: TracedError, ids: SpanIds): void {
   });
 }
 
+/**
+ * Options for {@link toTracedError}.
+ *
+ * @example
+ * ```ts
+ * const options: ToTracedErrorOptions = { httpStatus: httpStatusOfError(err) };
+ * ```
+ */
+export interface ToTracedErrorOptions {
+  /**
+   * The HTTP status the response is answered with, decided by the caller (usually the framework's
+   * rule, `httpStatusOfError`). When it is an integer 400..599 the result carries it, whatever
+   * the classification rules say; anything else (including `undefined`) is ignored.
+   */
+  httpStatus?: number | undefined;
+}
+
 /** Last resort when even classification failed: an INTERNAL error that carries the value. */
 function fallback(err: unknown): TracedError {
   return new TracedError('Unclassifiable error', { cause: err, expose: false });
@@ -72,6 +91,12 @@ function fallback(err: unknown): TracedError {
  *   (500) with a short description as message.
  *
  * Only the http-errors rule can produce `expose: true`. The original value is always the `cause`.
+ *
+ * With `options.httpStatus` (an integer 400..599, e.g. from `httpStatusOfError`) the result
+ * has that status instead: `code = grpcCodeFromHttpStatus(status)`, the category of that code
+ * (`dependency` is kept), `expose` only when the rules above gave `expose: true` and the status is
+ * below 500. A TracedError with a different status is wrapped (its `details`, `title` and `type`
+ * are kept); with the same status it is returned as is. Any other `httpStatus` is ignored.
  * `traceId`/`spanId` come from the innermost TracedError in the cause chain, else the active span.
  *
  * @example
@@ -80,19 +105,38 @@ function fallback(err: unknown): TracedError {
  *   const error = toTracedError(err);
  *   res.status(error.httpStatus).json(toProblemDetails(error));
  * });
+ * // The framework's status rule (Express's finalhandler): `status`/`statusCode` 400..599 of any error.
+ * toTracedError(err, { httpStatus: httpStatusOfError(err) });
  * ```
  */
-export function toTracedError(err: unknown): TracedError {
+export function toTracedError(err: unknown, options?: ToTracedErrorOptions): TracedError {
   try {
-    if (isTracedError(err)) return err;
+    const forced = safeGet(options, 'httpStatus');
+    const status = isErrorHttpStatus(forced) ? forced : undefined;
+    if (isTracedError(err) && (status === undefined || safeGet(err, 'httpStatus') === status)) return err;
     const c = classifyThrown(err);
-    const out = new TracedError(c.message, {
+    const opts: TracedErrorOptions = {
       code: c.code,
       httpStatus: c.httpStatus,
       category: c.category,
       expose: c.expose,
       cause: err,
-    });
+    };
+    if (status !== undefined && status !== c.httpStatus) {
+      // The caller's status wins: the code follows it; a failed call of ours stays `dependency`;
+      // the message is exposed only when the value itself said so, and never for 5xx.
+      opts.httpStatus = status;
+      opts.code = grpcCodeFromHttpStatus(status);
+      opts.category = c.category === 'dependency' ? 'dependency' : errorCategory(opts.code);
+      opts.expose = c.expose && status < 500;
+    }
+    if (isTracedError(err)) {
+      const s = snapshotTracedError(err);
+      if (s.details !== undefined) opts.details = s.details as Record<string, unknown>;
+      if (s.title !== undefined) opts.title = s.title;
+      if (s.type !== undefined) opts.type = s.type;
+    }
+    const out = new TracedError(c.message, opts);
     const { innermostIds } = chainFacts(err);
     if (innermostIds !== undefined) pointAt(out, innermostIds);
     return out;

@@ -58,6 +58,12 @@ export interface ProblemDetailsOptions {
   instance?: string;
   /** Base URI a relative `type` of the error is resolved against. */
   typeBaseUri?: string;
+  /**
+   * The HTTP status to answer with, decided by the caller (usually `httpStatusOfError`, the
+   * framework's rule); passed to `toTracedError(err, { httpStatus })`. Only integers 400..599 are
+   * used. The body rules do not change: a 5xx never carries the message, a 4xx only when exposed.
+   */
+  httpStatus?: number | undefined;
 }
 
 const ABOUT_BLANK = 'about:blank';
@@ -84,7 +90,7 @@ function resolveType(type: string | undefined, base: unknown): string {
 /**
  * Builds the RFC 9457 (`application/problem+json`) body for any thrown value. Never throws.
  *
- * The value is normalized with `toTracedError` first. Then:
+ * The value is normalized with `toTracedError` first (with `options.httpStatus` when given). Then:
  * - `status` is the error's `httpStatus` (an integer 400..599: what goes on the wire);
  * - `type` is `about:blank` unless the error has its own `type` (resolved against
  *   `typeBaseUri`); with `about:blank`, `title` is the status phrase (RFC 9457 §4.2.1), otherwise
@@ -104,7 +110,9 @@ function resolveType(type: string | undefined, base: unknown): string {
  */
 export function toProblemDetails(err: unknown, options?: ProblemDetailsOptions): ProblemDetails {
   try {
-    const s = snapshotTracedError(toTracedError(err));
+    const s = snapshotTracedError(
+      toTracedError(err, { httpStatus: safeGet(options, 'httpStatus') as number | undefined }),
+    );
     const status = s.httpStatus;
     const clientError = status < 500;
     const type = resolveType(s.type, safeGet(options, 'typeBaseUri'));
