@@ -1,5 +1,5 @@
 import { isErrorHttpStatus } from './internal/checks.js';
-import { safeGet } from './internal/safe.js';
+import { isErrorObject, safeGet } from './internal/safe.js';
 
 /**
  * The HTTP status a framework's default error handler answers for a thrown value: the rule of
@@ -10,9 +10,13 @@ import { safeGet } from './internal/safe.js';
  * - else `err.statusCode` when it is an integer 400..599;
  * - else `undefined` (the caller applies its framework's fallback, usually 500).
  *
- * It applies to **any** value with those properties, whatever `expose` says and whether or not it
- * is an `Error` (`{ status: 404 }` gives 404; strings, numbers, `null` give `undefined`). It says
- * nothing about exposing the message: that stays `expose === true` only (see `toProblemDetails`).
+ * It applies to **any Error** (a native error of any realm, or an object inheriting from
+ * `Error.prototype`), whatever `expose` says. A thrown value that is not an Error (a plain object
+ * such as `{ status: 418 }`, a string, `null`) gives `undefined`: that is Koa's rule (it wraps
+ * non-errors in a status-less Error) and tracewire's adapter contract (a foreign object does not
+ * choose a client-facing status); Express's finalhandler alone would also read a plain object's
+ * `status`. It says nothing about exposing the message: that stays `expose === true` only (see
+ * `toProblemDetails`).
  * Each property is read once with a guarded read, so getters and Proxies whose traps throw give
  * `undefined`; it never throws. Non-integers (`403.5`) and out-of-range values (`200`, `999`)
  * are ignored: a TracedError only ever carries an integer 400..599.
@@ -25,6 +29,7 @@ import { safeGet } from './internal/safe.js';
  * ```
  */
 export function httpStatusOfError(err: unknown): number | undefined {
+  if (!isErrorObject(err)) return undefined;
   const status = safeGet(err, 'status');
   if (isErrorHttpStatus(status)) return status;
   const statusCode = safeGet(err, 'statusCode');

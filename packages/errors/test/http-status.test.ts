@@ -45,22 +45,28 @@ describe('httpStatusOfError (the finalhandler rule)', () => {
     expect(httpStatusOfError(new Error('x'))).toBeUndefined();
   });
 
-  it('reads any value, Error or not, and never throws', () => {
-    expect(httpStatusOfError({ status: 404 })).toBe(404);
-    expect(httpStatusOfError(Object.assign(() => {}, { statusCode: 410 }))).toBe(410);
+  it('reads Errors only (any realm, subclasses), never throws', () => {
+    class AppError extends Error {
+      status = 409;
+    }
+    expect(httpStatusOfError(new AppError('x'))).toBe(409);
+    expect(httpStatusOfError(Object.assign(new TypeError('x'), { statusCode: 422 }))).toBe(422);
+    const foreign = Object.assign(Object.create(Error.prototype) as object, { status: 401 });
+    expect(httpStatusOfError(foreign)).toBe(401);
+    // Not Errors: a foreign value does not choose a client-facing status (Koa's rule, the adapter contract).
+    expect(httpStatusOfError({ status: 404 })).toBeUndefined();
+    expect(httpStatusOfError({ status: 418, message: 'x', expose: true })).toBeUndefined();
+    expect(httpStatusOfError(Object.assign(() => {}, { statusCode: 410 }))).toBeUndefined();
     for (const v of [undefined, null, 'oops', 42, Symbol('s'), 1n, true]) {
       expect(httpStatusOfError(v)).toBeUndefined();
     }
-    const hostile = new Proxy(
-      {},
-      {
-        get() {
-          throw new Error('trap');
-        },
+    const hostile = new Proxy(new Error('x'), {
+      get() {
+        throw new Error('trap');
       },
-    );
+    });
     expect(httpStatusOfError(hostile)).toBeUndefined();
-    const { proxy, revoke } = Proxy.revocable({ status: 404 }, {});
+    const { proxy, revoke } = Proxy.revocable(err({ status: 404 }), {});
     revoke();
     expect(httpStatusOfError(proxy)).toBeUndefined();
     const throwingStatus = Object.defineProperty(new Error('x'), 'status', {
