@@ -1,9 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { context } from '@opentelemetry/api';
 import type { HttpInstrumentationOptions } from '@tracewire/core';
 import { getServerRequest, HttpServerInstrumentation, splitTarget } from '@tracewire/core';
 import {
   errorTypeOf,
+  httpStatusOfError,
+  isTracedError,
   PROBLEM_JSON_CONTENT_TYPE,
   serializeProblemDetails,
   toProblemDetails,
@@ -64,9 +66,16 @@ export interface OtelExpressErrorHandlerOptions {
 
 /**
  * Express error middleware: records the exception once on the server span and answers
- * `application/problem+json` with the `traceId`, the status taken from the tracewire error model
- * (5xx bodies never carry the internal message). When headers were already sent it delegates to
- * Express, which closes the connection. Mount it last.
+ * `application/problem+json` with the `traceId`. The status is the one Express's own final handler
+ * would send (`finalhandler`): `err.status`, else `err.statusCode` (an integer 400..599, any error,
+ * `expose` or not, see `httpStatusOfError`), else `res.statusCode` when the app already set a
+ * 4xx/5xx, else 500; a `TracedError` keeps its own `httpStatus`. Only the body is tracewire's: a
+ * 5xx never carries the message, a 4xx only when the error says `expose: true`. Like the final
+ * handler it sets the error's own `headers` when the status came from the error, drops
+ * `Content-Encoding`/`Content-Language`/`Content-Range`, adds `Content-Security-Policy:
+ * default-src 'none'` and `X-Content-Type-Options: nosniff`, and reads the rest of the request
+ * body before answering. When headers were already sent it delegates to Express, which closes the
+ * connection. Mount it last.
  *
  * @example
  * app.use(otelExpressErrorHandler());
@@ -94,9 +103,17 @@ export function otelExpressErrorHandler(
   ): void {
     let body: string;
     let status: number;
+    let headers: Record<string, unknown> | undefined;
     try {
       const server = getServerRequest(req);
-      const run = (): ReturnType<typeof toTracedError> => toTracedError(err);
+      let errorStatus: number | undefined;
+      let httpStatus: number | undefined;
+      if (!isTracedError(err)) {
+        // Express's final handler: the error's status, else a 4xx/5xx the app set, else 500.
+        errorStatus = httpStatusOfError(err);
+        httpStatus = errorStatus ?? responseErrorStatus(res) ?? 500;
+      }
+      const run = (): ReturnType<typeof toTracedError> => toTracedError(err, { httpStatus });
       // Create the TracedError inside the request's context so it captures this trace.
       const traced = server === undefined ? run() : context.with(server.context, run);
       server?.recordException(err, errorTypeOf(traced));
@@ -104,6 +121,7 @@ export function otelExpressErrorHandler(
         next(err);
         return;
       }
+      if (errorStatus !== undefined) headers = errorHeaders(err);
       const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
       const problem = toProblemDetails(traced, { instance: splitTarget(url).path, typeBaseUri });
       status = problem.status;
@@ -113,13 +131,93 @@ export function otelExpressErrorHandler(
       status = 500;
       body = '{"type":"about:blank","title":"Internal Server Error","status":500}';
     }
+    const write = (): void => {
+      try {
+        writeProblem(req, res, status, headers, body);
+      } catch (error) {
+        next(error);
+      }
+    };
+    if (requestFinished(req)) {
+      write();
+      return;
+    }
+    // As Express's final handler does: stop any pipe, read the rest of the body, then answer.
+    let written = false;
+    const once = (): void => {
+      if (written) return;
+      written = true;
+      req.off('end', once);
+      req.off('close', once);
+      req.off('error', once);
+      write();
+    };
     try {
-      res.statusCode = status;
-      res.setHeader('content-type', PROBLEM_JSON_CONTENT_TYPE);
-      res.setHeader('content-length', Buffer.byteLength(body));
-      res.end(body);
-    } catch (error) {
-      next(error);
+      req.unpipe();
+      req.on('end', once);
+      req.on('close', once);
+      req.on('error', once);
+      req.resume();
+    } catch {
+      once();
     }
   };
+}
+
+/** The response status when the app already set an error status on it (finalhandler's fallback). */
+function responseErrorStatus(res: ServerResponse): number | undefined {
+  const status = res.statusCode;
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : undefined;
+}
+
+/** A copy of the error's own `headers` object, as Express's final handler sends them. */
+function errorHeaders(err: unknown): Record<string, unknown> | undefined {
+  try {
+    const headers = (err as { headers?: unknown }).headers;
+    if (typeof headers !== 'object' || headers === null) return undefined;
+    return { ...headers };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the request body is fully read (the same test as `on-finished`, used by finalhandler). */
+function requestFinished(req: IncomingMessage): boolean {
+  const socket = req.socket as { readable?: boolean } | null | undefined;
+  return (
+    (req as { upgrade?: boolean }).upgrade === true ||
+    socket === null ||
+    socket === undefined ||
+    socket.readable !== true ||
+    (req.complete && !req.readable)
+  );
+}
+
+function writeProblem(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, unknown> | undefined,
+  body: string,
+): void {
+  if (res.headersSent) return;
+  res.statusCode = status;
+  if (req.httpVersionMajor < 2) res.statusMessage = STATUS_CODES[status] ?? 'unknown';
+  res.removeHeader('content-encoding');
+  res.removeHeader('content-language');
+  res.removeHeader('content-range');
+  if (headers !== undefined) {
+    for (const name of Object.keys(headers)) {
+      try {
+        res.setHeader(name, headers[name] as string | number | readonly string[]);
+      } catch {
+        // An invalid header name or value from the error: skipped (finalhandler would throw).
+      }
+    }
+  }
+  res.setHeader('content-security-policy', "default-src 'none'");
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('content-type', PROBLEM_JSON_CONTENT_TYPE);
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
 }
