@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context } from '@opentelemetry/api';
 import type { HttpInstrumentationOptions, ServerRequest } from '@tracewire/core';
-import { getServerRequest, HttpServerInstrumentation } from '@tracewire/core';
+import { ERROR_TYPE_OTHER, getServerRequest, HttpServerInstrumentation } from '@tracewire/core';
 // Brings Fastify's types in for the declaration merge below (types only, nothing at run time).
 import type {} from 'fastify';
 import { fastifyRoute } from './route.js';
@@ -63,7 +63,28 @@ type Done = (error?: Error) => void;
 
 interface Hooks {
   onRequest(this: unknown, request: RequestLike, reply: ReplyLike, done: Done): void;
+  onSend(this: unknown, request: RequestLike, reply: ReplyLike, payload: unknown, done: Done): void;
   onError(this: unknown, request: RequestLike, reply: ReplyLike, error: unknown, done: Done): void;
+}
+
+/** A body stream handed to `reply.send(stream)`. */
+interface BodyStream {
+  pipe: unknown;
+  once(event: 'error', listener: (this: BodyStream, error: unknown) => void): unknown;
+  [BODY_REQUEST]?: ServerRequest;
+}
+
+/** The server request a body stream belongs to, for the shared 'error' listener. */
+const BODY_REQUEST = Symbol.for('tracewire.fastify.body-request');
+
+/**
+ * When a body stream fails after the headers went out, Fastify destroys the response without the
+ * error, which would look like a client abort: record it, so the span ends as a server error
+ * (`error.type` `_OTHER`, as for a response destroyed with an error). One function for every stream.
+ */
+function onBodyStreamError(this: BodyStream, error: unknown): void {
+  const handle = this[BODY_REQUEST];
+  if (handle !== undefined && !handle.ended) handle.recordException(error, ERROR_TYPE_OTHER);
 }
 
 // `Symbol.for` keys Fastify (avvio) reads on a plugin function: what `fastify-plugin` sets, without
@@ -93,8 +114,11 @@ function createHooks(options: OtelFastifyOptions | undefined): Hooks {
     // for all of it and for every async continuation started from it.
     onRequest: function otelFastifyOnRequest(request, reply, done): void {
       const handle = instrumentation.start(request.raw, reply.raw);
-      // Ignored, or already instrumented (registered twice): the first registration did the work.
       if (handle === undefined) {
+        // Ignored, or already instrumented by an outer tracewire instrumentation (e.g. a wrapper
+        // around the server's request listener): expose that one, with Fastify's route.
+        const outer = getServerRequest(request.raw);
+        if (outer !== undefined) adopt(request, outer);
         done();
         return;
       }
@@ -110,6 +134,25 @@ function createHooks(options: OtelFastifyOptions | undefined): Hooks {
       if (ctx === context.active()) done();
       else context.with(ctx, done);
     },
+    // Only for stream bodies: see onBodyStreamError.
+    onSend: function otelFastifyOnSend(request, _reply, payload, done): void {
+      if (
+        typeof payload === 'object' &&
+        payload !== null &&
+        typeof (payload as BodyStream).pipe === 'function'
+      ) {
+        try {
+          const handle = request.otel;
+          if (handle !== null && handle !== undefined) {
+            (payload as BodyStream)[BODY_REQUEST] = handle;
+            (payload as BodyStream).once('error', onBodyStreamError);
+          }
+        } catch (error) {
+          instrumentation.diag.warn('onSend', 'could not watch the body stream', error);
+        }
+      }
+      done();
+    },
     // Runs when Fastify's error handler (the default one, or the app's `setErrorHandler`) answers
     // with an error. It only observes: the answer is Fastify's.
     onError: function otelFastifyOnError(request, reply, error, done): void {
@@ -122,6 +165,16 @@ function createHooks(options: OtelFastifyOptions | undefined): Hooks {
       done();
     },
   };
+}
+
+/** Exposes an outer instrumentation's request as `request.otel`, with the route if it has none. */
+function adopt(request: RequestLike, outer: ServerRequest): void {
+  try {
+    if (request.otel === null) request.otel = outer;
+    if (outer.route === undefined) outer.setRoute(fastifyRoute(request));
+  } catch {
+    // A frozen or exotic request: nothing to expose.
+  }
 }
 
 /**
@@ -139,6 +192,7 @@ function install(instance: FastifyInstanceLike, hooks: Hooks): void {
   // only for primitives; a shared object would leak between requests (Fastify 5 refuses it).
   if (!instance.hasRequestDecorator('otel')) instance.decorateRequest('otel', null);
   instance.addHook('onRequest', hooks.onRequest);
+  instance.addHook('onSend', hooks.onSend);
   instance.addHook('onError', hooks.onError);
   marked[INSTRUMENTED] = true;
 }
