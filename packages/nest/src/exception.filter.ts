@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
-import { Catch, Inject, Optional } from '@nestjs/common';
+import { Catch, HttpException, Inject, Optional } from '@nestjs/common';
 import { context } from '@opentelemetry/api';
 import { getServerRequest, splitTarget } from '@tracewire/core';
 import {
@@ -18,14 +18,44 @@ import { OTEL_MODULE_OPTIONS } from './tokens.js';
 
 const FALLBACK_BODY = '{"type":"about:blank","title":"Internal Server Error","status":500}';
 
+/** A Fastify reply (`@nestjs/platform-fastify`), as far as the filter uses it. */
+interface ReplyLike {
+  readonly raw: ServerResponse;
+  readonly sent?: boolean;
+  code(status: number): ReplyLike;
+  header(name: string, value: string): ReplyLike;
+  send(payload: Buffer): unknown;
+}
+
+type RequestLike = IncomingMessage & { originalUrl?: string; raw?: IncomingMessage };
+
+function isReply(res: unknown): res is ReplyLike {
+  const r = res as Partial<Record<keyof ReplyLike, unknown>> | null | undefined;
+  return (
+    typeof r?.raw === 'object' &&
+    r.raw !== null &&
+    typeof r.code === 'function' &&
+    typeof r.header === 'function' &&
+    typeof r.send === 'function'
+  );
+}
+
+function isNodeResponse(res: unknown): res is ServerResponse {
+  const r = res as Partial<Record<keyof ServerResponse, unknown>> | null | undefined;
+  return typeof r?.setHeader === 'function' && typeof r.end === 'function';
+}
+
 /**
- * Global exception filter (registered by `OtelModule` unless `problemDetails: false`): answers
- * HTTP errors with `application/problem+json` (RFC 9457) carrying the `traceId`.
+ * Global exception filter (registered by `OtelModule` with `problemDetails: true`): answers HTTP
+ * errors with `application/problem+json` (RFC 9457) carrying the `traceId`, on platform-express
+ * and platform-fastify (through the Fastify reply). The status is the one Nest would send:
  *
- * - `HttpException` 4xx: its status, `detail` = its message, `details.errors` = a
- *   `ValidationPipe` message list; 5xx: status only.
+ * - `HttpException`: its `getStatus()`; 4xx: `detail` = its message, `details.errors` = a
+ *   `ValidationPipe` message list; 5xx: status only. A non-error status (`new HttpException(x,
+ *   302)`) is answered as Nest does (its response as JSON).
  * - `TracedError`: as `@tracewire/errors` says (`toProblemDetails`).
- * - Anything else (`Error`, `throw 42`, `throw undefined`): 500 with a generic body.
+ * - Anything else (`Error`, even with a `status` property, `throw 42`, `throw undefined`): 500 with
+ *   a generic body.
  *
  * In a gRPC microservice it returns the error Nest sends, with the status `@tracewire/errors`
  * chooses (see `toGrpcStatus`): an `RpcException` `{ code, message }` keeps its code (message sent
@@ -37,7 +67,7 @@ const FALLBACK_BODY = '{"type":"about:blank","title":"Internal Server Error","st
  * global filters registered with `app.useGlobalFilters()`, take precedence over this one.
  *
  * @example
- * // without the module's registration (problemDetails: false), on one controller:
+ * // without the module's registration (the default), on one controller:
  * @UseFilters(OtelExceptionFilter)
  * @Controller('orders')
  * class OrdersController {}
@@ -51,8 +81,9 @@ export class OtelExceptionFilter implements ExceptionFilter {
   }
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> | undefined {
-    let req: IncomingMessage & { originalUrl?: string };
-    let res: ServerResponse;
+    let req: RequestLike;
+    let res: ServerResponse | ReplyLike;
+    let raw: ServerResponse;
     try {
       const type = host.getType();
       if (type === 'rpc') return rpcError(exception, host);
@@ -60,40 +91,79 @@ export class OtelExceptionFilter implements ExceptionFilter {
       if (type !== 'http') return undefined;
       const http = host.switchToHttp();
       req = http.getRequest();
-      res = http.getResponse();
-      if (typeof res?.setHeader !== 'function' || typeof res.end !== 'function') return undefined;
+      const response: unknown = http.getResponse();
+      if (isReply(response)) {
+        res = response;
+        raw = response.raw;
+      } else if (isNodeResponse(response)) {
+        res = response;
+        raw = response;
+      } else {
+        return undefined;
+      }
     } catch {
       return undefined;
     }
     let status = 500;
     let body = FALLBACK_BODY;
+    let contentType: string = PROBLEM_JSON_CONTENT_TYPE;
     try {
-      const server = getServerRequest(req);
+      const server = getServerRequest(req?.raw ?? req);
       const inRequest = <T>(fn: () => T): T =>
         server === undefined ? fn() : context.with(server.context, fn);
-      // Created inside the request's context, so the error captures this trace id.
-      const traced: TracedError = inRequest(() => toNestTracedError(exception));
-      if (res.headersSent) {
+      if (raw.headersSent || (res as ReplyLike).sent === true) {
         // Too late for a problem document: record the failure and close the connection so the
         // client sees an incomplete response (and the span an error), as Express does.
         server?.recordException(exception, '500');
-        res.destroy();
+        raw.destroy();
         return undefined;
       }
-      if (traced.httpStatus >= 500) server?.recordException(exception, errorTypeOf(traced, 'http'));
-      const url = req.originalUrl ?? req.url ?? '/';
-      const problem = inRequest(() =>
-        toProblemDetails(traced, { instance: splitTarget(url).path, typeBaseUri: this.#typeBaseUri }),
-      );
-      status = problem.status;
-      body = serializeProblemDetails(problem);
+      const plain = nonErrorHttpException(exception);
+      if (plain !== undefined) {
+        // An HttpException with a status that is not an error: Nest's own answer.
+        status = plain.status;
+        body = plain.body;
+        contentType = 'application/json; charset=utf-8';
+      } else {
+        // Created inside the request's context, so the error captures this trace id.
+        const traced: TracedError = inRequest(() => toNestTracedError(exception));
+        if (traced.httpStatus >= 500) server?.recordException(exception, errorTypeOf(traced, 'http'));
+        const url = req.originalUrl ?? req.url ?? '/';
+        const problem = inRequest(() =>
+          toProblemDetails(traced, { instance: splitTarget(url).path, typeBaseUri: this.#typeBaseUri }),
+        );
+        status = problem.status;
+        body = serializeProblemDetails(problem);
+      }
     } catch {
       status = 500;
       body = FALLBACK_BODY;
+      contentType = PROBLEM_JSON_CONTENT_TYPE;
     }
-    send(res, status, body);
+    if (isReply(res)) sendReply(res, status, contentType, body);
+    else send(res, status, contentType, body);
     return undefined;
   }
+}
+
+/**
+ * The status and JSON body Nest's own filter sends for an `HttpException` whose status is not an
+ * error status (a 3xx, say), or undefined for any other exception.
+ */
+function nonErrorHttpException(exception: unknown): { status: number; body: string } | undefined {
+  if (!(exception instanceof HttpException)) return undefined;
+  let status: unknown;
+  try {
+    status = exception.getStatus();
+  } catch {
+    return undefined;
+  }
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status >= 400)
+    return undefined;
+  const response: unknown = exception.getResponse();
+  const payload =
+    typeof response === 'object' && response !== null ? response : { statusCode: status, message: response };
+  return { status, body: JSON.stringify(payload) };
 }
 
 /**
@@ -123,19 +193,37 @@ function rpcError(exception: unknown, host: ArgumentsHost): Observable<never> {
   return throwError(() => error);
 }
 
-function send(res: ServerResponse, status: number, body: string): void {
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   try {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     res.statusCode = status;
-    res.setHeader('content-type', PROBLEM_JSON_CONTENT_TYPE);
+    res.setHeader('content-type', contentType);
     res.setHeader('content-length', Buffer.byteLength(body));
     res.end(body);
   } catch {
     try {
       res.destroy();
+    } catch {
+      // nothing more can be done for this response
+    }
+  }
+}
+
+/** Answers through Fastify's reply API, so its hooks (onSend, onResponse) run as for any reply. */
+function sendReply(reply: ReplyLike, status: number, contentType: string, body: string): void {
+  try {
+    if (reply.sent === true || reply.raw.headersSent) {
+      reply.raw.destroy();
+      return;
+    }
+    // A Buffer: Fastify sends it as is (a string would get a `charset` added to the type).
+    reply.code(status).header('content-type', contentType).send(Buffer.from(body));
+  } catch {
+    try {
+      reply.raw.destroy();
     } catch {
       // nothing more can be done for this response
     }

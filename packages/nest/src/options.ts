@@ -14,18 +14,21 @@ import { SCOPE_NAME } from './version.js';
 export interface OtelModuleOptions extends HttpInstrumentationOptions<IncomingMessage, ServerResponse> {
   /**
    * Register a global exception filter that answers `application/problem+json` (RFC 9457) with
-   * the `traceId`. When false, Nest's own (or your) filters answer; the status sent is recorded
-   * either way.
-   * @default true
+   * the `traceId` (the status stays the exception's: `HttpException.getStatus()`, else 500). Off
+   * by default: the module is transparent, Nest's own exception responses
+   * (`{ statusCode, message, error }`) and your filters' answers go out unchanged; the status sent
+   * is recorded either way.
+   * @default false
    */
   problemDetails?: boolean;
   /** Base URI of the problem `type` member. @default 'about:blank' */
   typeBaseUri?: string;
   /**
-   * Start the HTTP server span from an Express middleware registered on the application as soon
-   * as the module is created, so it runs before the body parser and every Nest middleware, guard,
-   * interceptor and pipe. When false (or when the module is created before the HTTP adapter, as
-   * in `Test.createTestingModule`), the span starts in a Nest middleware bound to all routes.
+   * platform-express: start the HTTP server span from an Express middleware registered on the
+   * application as soon as the module is created, so it runs before the body parser and every
+   * Nest middleware, guard, interceptor and pipe (with `Test.createTestingModule`, when Nest
+   * configures the module's middleware: after the body parser). When false, the span starts in a
+   * Nest middleware bound to all routes. platform-fastify always uses `@tracewire/fastify`'s hooks.
    * @default true
    */
   earlyMiddleware?: boolean;

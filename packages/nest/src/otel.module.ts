@@ -9,11 +9,20 @@ import type {
   OptionalFactoryDependency,
   Provider,
 } from '@nestjs/common';
-import { Global, Inject, Module, RequestMethod } from '@nestjs/common';
-import { APP_FILTER, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import {
+  Global,
+  Inject,
+  Module,
+  Optional,
+  RequestMethod,
+  VERSION_NEUTRAL,
+  VersioningType,
+} from '@nestjs/common';
+import { APP_FILTER, ApplicationConfig, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { HttpInstrumentationOptions } from '@tracewire/core';
 import { HttpServerInstrumentation, isSharedHttpOption } from '@tracewire/core';
 import { OtelExceptionFilter } from './exception.filter.js';
+import { instrumentNestFastify } from './internal/fastify.js';
 import {
   nestHandlerAttributes,
   registerNestContainer,
@@ -22,10 +31,11 @@ import {
 import { createHttpHandler } from './internal/http-handler.js';
 import { OtelHttpMiddleware } from './internal/http-middleware.js';
 import { nestRoute } from './internal/route.js';
+import { NestRouteTable } from './internal/route-table.js';
 import { setDefaultTracerProvider } from './internal/tracer.js';
 import type { OtelModuleOptions } from './options.js';
 import { validateModuleOptions } from './options.js';
-import { OTEL_HTTP_INSTRUMENTATION, OTEL_MODULE_OPTIONS } from './tokens.js';
+import { OTEL_HTTP_INSTRUMENTATION, OTEL_MODULE_OPTIONS, OTEL_ROUTE_TABLE } from './tokens.js';
 import { TraceService } from './trace.service.js';
 import { SCOPE_NAME, VERSION } from './version.js';
 
@@ -40,12 +50,15 @@ export interface OtelModuleAsyncOptions {
   /**
    * Whether to register the problem+json exception filter. It is decided here rather than by the
    * factory's result because Nest registers global filters before factories run.
-   * @default true
+   * @default false
    */
   problemDetails?: boolean;
 }
 
-function instrumentationFactory(options: OtelModuleOptions): HttpServerInstrumentation {
+function instrumentationFactory(
+  options: OtelModuleOptions,
+  table: NestRouteTable,
+): HttpServerInstrumentation {
   const shared: HttpInstrumentationOptions<IncomingMessage, ServerResponse> = {};
   for (const [key, value] of Object.entries(options)) {
     if (isSharedHttpOption(key)) (shared as Record<string, unknown>)[key] = value;
@@ -54,13 +67,45 @@ function instrumentationFactory(options: OtelModuleOptions): HttpServerInstrumen
     name: SCOPE_NAME,
     version: VERSION,
     resolveRoute: nestRoute,
-    resolveAttributes: nestHandlerAttributes,
+    resolveAttributes: (request) => nestHandlerAttributes(request, table),
+  });
+}
+
+/** The application's route table (built on first use, after the routes are registered). */
+function routeTableFactory(
+  modules: ModulesContainer,
+  adapterHost: HttpAdapterHost | undefined,
+  config: ApplicationConfig | undefined,
+): NestRouteTable {
+  return new NestRouteTable({
+    modules,
+    config,
+    requestMethods: RequestMethod as unknown as Record<number, string>,
+    versionNeutral: VERSION_NEUTRAL,
+    uriVersioning: VersioningType.URI,
+    normalizePath: (path) => {
+      const adapter = adapterHost?.httpAdapter as { normalizePath?: (p: string) => string } | undefined;
+      return typeof adapter?.normalizePath === 'function' ? adapter.normalizePath(path) : path;
+    },
   });
 }
 
 function commonProviders(problemDetails: boolean): Provider[] {
   const providers: Provider[] = [
-    { provide: OTEL_HTTP_INSTRUMENTATION, useFactory: instrumentationFactory, inject: [OTEL_MODULE_OPTIONS] },
+    {
+      provide: OTEL_ROUTE_TABLE,
+      useFactory: routeTableFactory,
+      inject: [
+        ModulesContainer,
+        { token: HttpAdapterHost, optional: true },
+        { token: ApplicationConfig, optional: true },
+      ],
+    },
+    {
+      provide: OTEL_HTTP_INSTRUMENTATION,
+      useFactory: instrumentationFactory,
+      inject: [OTEL_MODULE_OPTIONS, OTEL_ROUTE_TABLE],
+    },
     TraceService,
   ];
   if (problemDetails) providers.push({ provide: APP_FILTER, useClass: OtelExceptionFilter });
@@ -80,31 +125,54 @@ function commonProviders(problemDetails: boolean): Provider[] {
 @Global()
 @Module({})
 export class OtelModule implements NestModule, OnModuleDestroy {
-  /** Whether the early Express middleware was installed (then the Nest middleware is not needed). */
-  readonly #early: boolean = false;
+  readonly #instrumentation: HttpServerInstrumentation;
+  readonly #options: OtelModuleOptions;
+  readonly #adapterHost: HttpAdapterHost | undefined;
+  readonly #table: NestRouteTable;
   readonly #modules: ModulesContainer | undefined;
+  /** Whether the HTTP platform is instrumented (early Express middleware, or the Fastify hooks). */
+  #installed = false;
 
   constructor(
     @Inject(OTEL_HTTP_INSTRUMENTATION) instrumentation: HttpServerInstrumentation,
     @Inject(OTEL_MODULE_OPTIONS) options: OtelModuleOptions,
     @Inject(HttpAdapterHost) adapterHost: HttpAdapterHost,
     @Inject(ModulesContainer) modules: ModulesContainer,
+    @Optional() @Inject(OTEL_ROUTE_TABLE) table?: NestRouteTable,
   ) {
+    this.#instrumentation = instrumentation;
+    this.#options = options;
+    this.#adapterHost = adapterHost;
+    this.#table = table ?? routeTableFactory(modules, adapterHost, undefined);
     setDefaultTracerProvider(options.tracerProvider);
     // For `withOtelGrpcServer`: the gRPC methods' controllers, scanned on the first call.
     registerNestContainer(modules);
     this.#modules = modules;
-    if (options.earlyMiddleware === false) return;
     // NestFactory.create() hands the HTTP adapter to the container before it creates modules, so
-    // a middleware registered here runs before the body parser and everything Nest registers at
-    // init(). Test.createTestingModule() creates modules first: the Nest middleware covers that.
+    // what is installed here runs before the body parser and everything Nest registers at init().
+    // Test.createTestingModule() creates modules first: configure() installs it then.
+    this.#installed = this.#install();
+  }
+
+  /**
+   * Instruments the HTTP platform, if the adapter is known: on Express, a middleware on the
+   * application (unless `earlyMiddleware: false`); on Fastify, `@tracewire/fastify`'s hooks on the
+   * instance Nest created. Never throws: the Nest middleware of configure() is the fallback.
+   */
+  #install(): boolean {
     try {
-      const adapter = adapterHost?.httpAdapter;
-      if (adapter === undefined || adapter === null || adapter.getType() !== 'express') return;
-      adapter.use(createHttpHandler(instrumentation, options.tracerProvider));
-      this.#early = true;
+      const adapter = this.#adapterHost?.httpAdapter;
+      if (adapter === undefined || adapter === null) return false;
+      const type = adapter.getType();
+      if (type === 'fastify') {
+        instrumentNestFastify(adapter.getInstance(), this.#options, this.#table);
+        return true;
+      }
+      if (type !== 'express' || this.#options.earlyMiddleware === false) return false;
+      adapter.use(createHttpHandler(this.#instrumentation, this.#options.tracerProvider));
+      return true;
     } catch {
-      // The Nest middleware below still starts the span.
+      return false;
     }
   }
 
@@ -113,12 +181,24 @@ export class OtelModule implements NestModule, OnModuleDestroy {
     unregisterNestContainer(this.#modules);
   }
 
-  /** Binds the span-starting middleware to every route when the early middleware could not be installed. */
+  /**
+   * Instruments the HTTP platform now if the adapter was not known when the module was created
+   * (a testing module), else binds the span-starting Nest middleware to every route.
+   */
   configure(consumer: MiddlewareConsumer): void {
-    // With the early middleware in place every request already has its span; a second, no-op
-    // route layer on '{*path}' would only cost path matching on every request.
-    if (this.#early) return;
-    consumer.apply(OtelHttpMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    // With the platform instrumented every request already has its span; a second, no-op route
+    // layer on every path would only cost path matching on every request.
+    if (this.#installed) return;
+    this.#installed = this.#install();
+    if (this.#installed) return;
+    const adapter = this.#adapterHost?.httpAdapter as
+      | { getType?: () => string; normalizePath?: unknown }
+      | undefined;
+    // Fastify: Nest middleware see a rewritten URL and no route; only the hooks above can trace it.
+    if (adapter?.getType?.() === 'fastify') return;
+    // Express 5 (Nest >= 11, whose Express adapter normalizes paths) needs a named wildcard.
+    const path = typeof adapter?.normalizePath === 'function' ? '{*path}' : '*';
+    consumer.apply(OtelHttpMiddleware).forRoutes({ path, method: RequestMethod.ALL });
   }
 
   /**
@@ -134,7 +214,7 @@ export class OtelModule implements NestModule, OnModuleDestroy {
       global: true,
       providers: [
         { provide: OTEL_MODULE_OPTIONS, useValue: validated },
-        ...commonProviders(validated.problemDetails !== false),
+        ...commonProviders(validated.problemDetails === true),
       ],
       exports: [OTEL_MODULE_OPTIONS, TraceService],
     };
@@ -168,7 +248,7 @@ export class OtelModule implements NestModule, OnModuleDestroy {
           useFactory: async (...args: unknown[]) => validateModuleOptions(await factory(...args)),
           inject: options.inject ?? [],
         },
-        ...commonProviders(options.problemDetails !== false),
+        ...commonProviders(options.problemDetails === true),
       ],
       exports: [OTEL_MODULE_OPTIONS, TraceService],
     };

@@ -9,3 +9,6 @@ export const OTEL_MODULE_OPTIONS: unique symbol = Symbol.for('tracewire.nest.opt
 
 /** @internal The module's `HttpServerInstrumentation`. */
 export const OTEL_HTTP_INSTRUMENTATION: unique symbol = Symbol.for('tracewire.nest.http-instrumentation');
+
+/** @internal The application's route table (handler names by route template). */
+export const OTEL_ROUTE_TABLE: unique symbol = Symbol.for('tracewire.nest.route-table');

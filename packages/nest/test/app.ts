@@ -1,7 +1,9 @@
-// A real Nest application for the tests: controllers covering route templates (global prefix, URI
+// A real Nest application for the tests (shared by the Nest 10, 11 and 12 suites, on Express and
+// Fastify: everything here is imported from the Nest copy of the workspace running the tests): controllers covering route templates (global prefix, URI
 // versioning, RouterModule-free nesting), every rejection path (guard, ValidationPipe, HttpException,
 // plain Error, non-Error throws, a custom filter) and @Span/TraceService.
 import 'reflect-metadata';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
   ArgumentsHost,
@@ -34,7 +36,8 @@ import {
   ValidationPipe,
   VersioningType,
 } from '@nestjs/common';
-import { NestFactory, Reflector } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { IsInt, IsString, Min } from 'class-validator';
 import { type Observable, of, delay as rxDelay, throwError } from 'rxjs';
@@ -68,11 +71,12 @@ export class RolesGuard implements CanActivate {
 
 export class UnprocessableError extends Error {}
 
+/** An application's own filter, answering through the platform's adapter (Express or Fastify). */
 @Catch(UnprocessableError)
 export class UnprocessableFilter implements ExceptionFilter {
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
   catch(_error: UnprocessableError, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<import('express').Response>();
-    res.status(422).json({ custom: true });
+    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), { custom: true }, 422);
   }
 }
 
@@ -213,7 +217,9 @@ export class ErrorsController {
   }
 
   @Get('after-headers')
-  async afterHeaders(@Res() res: import('express').Response): Promise<void> {
+  async afterHeaders(@Res() reply: { raw?: ServerResponse } & ServerResponse): Promise<void> {
+    // The Node response: an Express response is one, a Fastify reply has it as `raw`.
+    const res = reply.raw ?? reply;
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('partial');
     await new Promise((r) => setTimeout(r, 5));
@@ -233,7 +239,28 @@ export interface StartedApp {
   close(): Promise<void>;
 }
 
+/** The HTTP platforms every suite runs on. */
+export type Platform = 'express' | 'fastify';
+export const PLATFORMS: readonly Platform[] = ['express', 'fastify'];
+
+/** Creates a Nest HTTP application on the platform (the Nest copy the importer resolves). */
+export function createApp(module: unknown, platform: Platform): Promise<INestApplication> {
+  const root = module as Parameters<typeof NestFactory.create>[0];
+  if (platform === 'fastify') {
+    return NestFactory.create(root, new FastifyAdapter() as never, { logger: false });
+  }
+  return NestFactory.create(root, { logger: false });
+}
+
+/** Listens on a free port of 127.0.0.1 and returns the base URL. */
+export async function listen(app: INestApplication): Promise<string> {
+  await app.listen(0, '127.0.0.1');
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  return `http://127.0.0.1:${port}`;
+}
+
 export interface AppOptions {
+  platform?: Platform;
   otel?: OtelModuleOptions;
   /** Mount `otelExpress()` (or another middleware) on the Express app before Nest's. */
   before?: (app: INestApplication) => void;
@@ -244,13 +271,12 @@ export interface AppOptions {
 export async function startApp(options: AppOptions): Promise<StartedApp> {
   @Module({ imports: [OtelModule.forRoot(options.otel), FeatureModule] })
   class AppModule {}
-  const app = await NestFactory.create(AppModule, { logger: false });
+  const app = await createApp(AppModule, options.platform ?? 'express');
   options.before?.(app);
   if (options.prefix !== undefined) app.setGlobalPrefix(options.prefix);
   if (options.versioning !== false) app.enableVersioning({ type: VersioningType.URI });
-  await app.listen(0, '127.0.0.1');
-  const port = (app.getHttpServer().address() as AddressInfo).port;
-  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  const url = await listen(app);
+  return { app, url, close: () => app.close() };
 }
 
 export type { MeterProvider, TracerProvider };

@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { createTelemetry, rawRequest } from '@tracewire/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OtelExceptionFilter, OtelModule, TraceService } from '../src/index.js';
-import { CreateOrderDto, OrdersController, OrdersService } from './app.js';
+import { CreateOrderDto, OrdersController, OrdersService, PLATFORMS } from './app.js';
 
 const telemetry = createTelemetry();
 
@@ -56,7 +57,7 @@ describe('decorator metadata', () => {
   it('library classes carry explicit @Inject tokens, not only emitted types', () => {
     // Nest stores explicit tokens under "self:paramtypes": present whatever the user's build emits.
     const tokens = Reflect.getMetadata('self:paramtypes', OtelModule) as { index: number; param: unknown }[];
-    expect(tokens.map((t) => t.index).sort()).toEqual([0, 1, 2, 3]);
+    expect(tokens.map((t) => t.index).sort()).toEqual([0, 1, 2, 3, 4]);
     expect(Reflect.getMetadata('self:paramtypes', OtelExceptionFilter)).toHaveLength(1);
     expect(Reflect.getMetadata('self:paramtypes', TraceService)).toHaveLength(1);
   });
@@ -74,6 +75,7 @@ describe('OtelModule.forRootAsync', () => {
             meterProvider: telemetry.meterProvider,
             ignore: [config.health],
           }),
+          problemDetails: true,
         }),
       ],
       controllers: [PlainController],
@@ -107,13 +109,16 @@ describe('options', () => {
     expect(() => OtelModule.forRoot({ unknown: true } as never)).toThrow(/unknown option "unknown"/);
   });
 
-  it('problemDetails: false leaves errors to Nest and still records the wire status', async () => {
+  it.each([
+    ['by default', {}],
+    ['with problemDetails: false', { problemDetails: false }],
+  ])('%s, errors are left to Nest and the wire status is still recorded', async (_name, extra) => {
     @Module({
       imports: [
         OtelModule.forRoot({
           tracerProvider: telemetry.tracerProvider,
           meterProvider: telemetry.meterProvider,
-          problemDetails: false,
+          ...extra,
         }),
       ],
       controllers: [PlainController],
@@ -161,7 +166,7 @@ describe('options', () => {
 });
 
 describe('Test.createTestingModule (module created before the HTTP adapter)', () => {
-  it('starts the span from the Nest middleware instead', async () => {
+  it.each(PLATFORMS)('%s: instruments the platform when Nest configures the module', async (platform) => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         OtelModule.forRoot({
@@ -171,7 +176,10 @@ describe('Test.createTestingModule (module created before the HTTP adapter)', ()
       ],
       controllers: [PlainController],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app =
+      platform === 'fastify'
+        ? moduleRef.createNestApplication(new FastifyAdapter() as never, { logger: false })
+        : moduleRef.createNestApplication({ logger: false });
     const url = await listen(app);
     const res = await rawRequest(`${url}/health`);
     expect(res.status).toBe(200);

@@ -1,7 +1,11 @@
 import type { Attributes } from '@opentelemetry/api';
+import { getServerRequest } from '@tracewire/core';
+import type { NestRouteTable } from './route-table.js';
 
-// The controller and handler of a request, found without a per-request guard: Nest names every
-// HTTP route handler it registers `Controller.method`, and stores each gRPC method's pattern on the
+// The controller and handler of a request, found without a per-request guard: Nest 12 names every
+// HTTP route handler it registers `Controller.method`; on Nest 10 and 11 (and when the handler is
+// not reachable from the request) they come from a table of the application's routes keyed by the
+// route template and method (see route-table.ts); each gRPC method's pattern is stored on the
 // controller method it decorates. A global guard used to read them from the ExecutionContext, but
 // its mere presence makes Nest run its guard pipeline (an execution context, an await) on every
 // request: about 5-15k instructions, more than the rest of the module's request path.
@@ -11,7 +15,8 @@ export const ATTR_CODE_FUNCTION_NAME = 'code.function.name';
 export const ATTR_NEST_CONTROLLER = 'nest.controller';
 export const ATTR_NEST_HANDLER = 'nest.handler';
 
-function names(controller: string, handler: string): Attributes {
+/** The span attributes naming `controller.handler`. */
+export function handlerNames(controller: string, handler: string): Attributes {
   return {
     [ATTR_CODE_FUNCTION_NAME]: `${controller}.${handler}`,
     [ATTR_NEST_CONTROLLER]: controller,
@@ -24,21 +29,25 @@ interface RouteLike {
 }
 
 /**
- * The handler names of an HTTP request on platform-express, read from the matched Express route
- * when the request ends: Nest's RouterExplorer names the function it registers for a controller
- * method `${controller}.${method}`. A class name cannot contain a dot, so the first dot splits it.
- * Requests that matched no Nest route (404, a plain Express route) get nothing.
+ * The handler names of an HTTP request, read when the request ends. On platform-express, from the
+ * matched Express route: Nest 12's RouterExplorer names the function it registers for a controller
+ * method `${controller}.${method}` (a class name cannot contain a dot, so the first dot splits
+ * it). Otherwise (Nest 10 and 11, whose handlers have no such name) from `table`, by the request's
+ * method and the route template the request span resolved. Requests that matched no Nest route
+ * (404, a plain Express route) get nothing.
  */
-export function nestHandlerAttributes(request: object): Attributes | undefined {
+export function nestHandlerAttributes(request: object, table?: NestRouteTable): Attributes | undefined {
   const stack = (request as { route?: RouteLike | null }).route?.stack;
-  if (!Array.isArray(stack)) return undefined;
-  for (const layer of stack) {
-    const name = layer?.handle?.name;
-    if (typeof name !== 'string') continue;
-    const dot = name.indexOf('.');
-    if (dot > 0 && dot < name.length - 1) return names(name.slice(0, dot), name.slice(dot + 1));
+  if (Array.isArray(stack)) {
+    for (const layer of stack) {
+      const name = layer?.handle?.name;
+      if (typeof name !== 'string') continue;
+      const dot = name.indexOf('.');
+      if (dot > 0 && dot < name.length - 1) return handlerNames(name.slice(0, dot), name.slice(dot + 1));
+    }
   }
-  return undefined;
+  if (table === undefined) return undefined;
+  return table.lookup((request as { method?: string }).method, getServerRequest(request)?.route);
 }
 
 // gRPC: `@GrpcMethod('Orders', 'Get')` stores `{ service: 'Orders', rpc: 'Get' }` under this
@@ -111,7 +120,7 @@ function scan(r: RpcRegistry): Map<string, Attributes> {
           for (const p of patterns as { service?: unknown; rpc?: unknown }[]) {
             if (typeof p?.service !== 'string' || typeof p.rpc !== 'string') continue;
             const id = `${p.service}/${p.rpc}`;
-            if (!byMethod.has(id)) byMethod.set(id, names(metatype.name, key));
+            if (!byMethod.has(id)) byMethod.set(id, handlerNames(metatype.name, key));
           }
         }
       }

@@ -65,8 +65,9 @@ function fromHttpException(exception: HttpException): TracedError | undefined {
 
 /**
  * Turns whatever reached a Nest exception filter into a TracedError. Never throws: a TracedError is
- * kept, an `HttpException` translated (see above), anything else classified by
- * `@tracewire/errors` (unknown errors, `throw 42`, `throw undefined`: 500).
+ * kept, an `HttpException` translated (see above), anything else is a 500 as Nest answers it (an
+ * Error's own `status`/`statusCode`/`expose` are not Nest's contract and are ignored), with
+ * `@tracewire/errors`'s message rules (`throw 42`, `throw undefined`).
  */
 export function toNestTracedError(exception: unknown): TracedError {
   try {
@@ -78,7 +79,7 @@ export function toNestTracedError(exception: unknown): TracedError {
   } catch {
     // fall back to the generic classification
   }
-  return toTracedError(exception);
+  return toTracedError(exception, { httpStatus: 500 });
 }
 
 /**
