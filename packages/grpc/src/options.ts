@@ -77,6 +77,16 @@ export interface OtelGrpcServerOptions extends GrpcInstrumentationOptions {
    * throwing predicate counts as public. @default false
    */
   publicEndpoint?: boolean | ((request: GrpcRequestInfo) => boolean);
+  /**
+   * Replace the `details` of server-error statuses (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+   * INTERNAL, UNAVAILABLE, DATA_LOSS) with the code name before they reach the client, so an
+   * `Error`'s message (`callback(new Error('db at 10.0.0.5 ...'))`) does not leave the service.
+   * `true`, `false`, or a predicate on the request, asked only when such a status is sent; a
+   * throwing predicate redacts. Codes, client-error details and trailers are never changed, and
+   * the span keeps the real details. @default `true` for calls `publicEndpoint` marks public,
+   * else `false`
+   */
+  redactErrorDetails?: boolean | ((request: GrpcRequestInfo) => boolean);
 }
 
 /** Options of `otelGrpcClientInterceptor`. */
@@ -126,6 +136,17 @@ export function validateGrpcOptions(options: unknown, owner: string, side: 'serv
           `${owner}: options.captureMetadata.${key} must be an array of metadata keys, got ${describeType(v)}`,
         );
       }
+    }
+  }
+  const redact = o.redactErrorDetails;
+  if (redact !== undefined) {
+    if (side === 'client') {
+      throw new TypeError(`${owner}: options.redactErrorDetails applies to the server interceptor only`);
+    }
+    if (typeof redact !== 'boolean' && typeof redact !== 'function') {
+      throw new TypeError(
+        `${owner}: options.redactErrorDetails must be a boolean or a function, got ${describeType(redact)}`,
+      );
     }
   }
   if (side === 'client') {

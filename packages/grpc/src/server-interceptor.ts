@@ -19,7 +19,9 @@ import {
 } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, extractContext, isPublicRequest, parseHost } from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode, isServerError, TRACE_ID_METADATA_KEY } from '@tracewire/errors';
+import { hostOf, peerOf } from './internal/connection.js';
 import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
+import { cap, MAX_STATUS_MESSAGE_LENGTH } from './internal/limits.js';
 import { callKind, type MethodInfo } from './internal/method.js';
 import { sentStatusCode, statusWithoutResponse } from './internal/status.js';
 import { grpcMetadataGetter } from './metadata-carrier.js';
@@ -51,10 +53,12 @@ const SERVER_CALL = Symbol.for('tracewire.grpc.server.call');
  *
  * - The handler (and every listener it registers, such as stream `data` events) runs with the
  *   span active.
- * - Statuses sent by the server are normalized: the `details` of server-error codes (UNKNOWN,
- *   DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS) become the code name, so an
- *   `Error`'s message never reaches the client, and every non-OK status carries the trace id in
- *   its trailing metadata under `trace-id`.
+ * - The client gets exactly the status the handler sent: code, details, response metadata and
+ *   trailers. The one addition: every non-OK status carries the trace id in (a copy of) its
+ *   trailing metadata under `trace-id`.
+ * - With `redactErrorDetails` (on by default for calls `publicEndpoint` marks public), the
+ *   `details` of server-error codes (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+ *   UNAVAILABLE, DATA_LOSS) become the code name, so an `Error`'s message stays in the service.
  * - The span ends exactly once per call, with the status actually sent (client cancel, deadline
  *   and dropped connections included).
  *
@@ -128,18 +132,11 @@ class ServerInstrumentation extends GrpcInstrumentation {
   }
 
   /**
-   * The status to send instead of `status`: server-error details replaced by the code name, a
-   * non-canonical code replaced by UNKNOWN, and the trace id added to a copy of the trailers.
+   * The non-OK status to send instead of `status`: the same code, the given details, and the
+   * trailers with the trace id added, in a copy (the application may reuse its object). A status
+   * object of grpc-js's own shape, so nothing the handler set is lost.
    */
-  normalize(status: OutgoingStatus, span: Span): OutgoingStatus {
-    const code = status.code;
-    if (code === GrpcCode.OK) return status;
-    const canonical = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
-    const details =
-      isServerError(canonical) || typeof status.details !== 'string'
-        ? grpcCodeName(canonical)
-        : status.details;
-    // The trailers may be an object the application reuses: add to a copy.
+  withTraceId(status: OutgoingStatus, details: string, span: Span): OutgoingStatus {
     let metadata: Metadata;
     try {
       metadata = status.metadata ? status.metadata.clone() : new GrpcMetadata();
@@ -148,7 +145,7 @@ class ServerInstrumentation extends GrpcInstrumentation {
     }
     const spanContext = span.spanContext();
     if (isSpanContextValid(spanContext)) metadata.set(TRACE_ID_METADATA_KEY, spanContext.traceId);
-    return { code: canonical, details, metadata };
+    return { ...status, details, metadata };
   }
 }
 
@@ -163,8 +160,15 @@ class ServerCall {
   #context: Context | undefined;
   #instruments: RpcInstruments | undefined;
   #startedAt = 0;
+  /** The request metadata, for the `redactErrorDetails` predicate (asked only on server errors). */
+  #metadata: Metadata | undefined;
+  #request: GrpcRequestInfo | undefined;
+  /** Whether `publicEndpoint` marked the call public. */
+  #public = false;
   /** The code of the first status passed on to grpc-js. */
   #sent: number | undefined;
+  /** Its details as the handler gave them (for the span), only for non-OK statuses. */
+  #sentDetails: unknown;
   #ended = false;
 
   constructor(
@@ -231,11 +235,14 @@ class ServerCall {
         propagator: owner.propagator(),
         getter: grpcMetadataGetter,
       });
+      this.#metadata = metadata;
       let request: GrpcRequestInfo | undefined;
       let links: Link[] | undefined;
       if (options.publicEndpoint !== undefined && options.publicEndpoint !== false) {
         request = { path: info.path, method: info.method, kind: this.#kind, metadata };
+        this.#request = request;
         if (owner.isPublic(request)) {
+          this.#public = true;
           const remote = trace.getSpanContext(parent);
           if (remote !== undefined) links = [{ context: remote }];
           parent = propagation.deleteBaggage(trace.deleteSpan(parent));
@@ -251,12 +258,13 @@ class ServerCall {
       if (!noop) {
         attributes = { 'rpc.system.name': RPC_SYSTEM_GRPC, 'rpc.method': info.method };
         if (info.original !== undefined) attributes['rpc.method_original'] = info.original;
-        const endpoint = owner.endpoint(call.getHost());
+        // grpc-js 1.10 has neither getHost nor getConnectionInfo: feature-detected (internal/connection).
+        const endpoint = owner.endpoint(hostOf(call));
         if (endpoint !== undefined) {
           attributes['server.address'] = endpoint.address;
           if (endpoint.port !== undefined) attributes['server.port'] = endpoint.port;
         }
-        const connection = call.getConnectionInfo();
+        const connection = peerOf(call);
         if (connection?.remoteAddress !== undefined) {
           attributes['network.peer.address'] = connection.remoteAddress;
           if (connection.remotePort !== undefined) attributes['network.peer.port'] = connection.remotePort;
@@ -273,6 +281,7 @@ class ServerCall {
       }
       if (options.requestHook !== undefined) {
         request ??= { path: info.path, method: info.method, kind: this.#kind, metadata };
+        this.#request = request;
         owner.call('requestHook', options.requestHook, span, request);
       }
 
@@ -287,23 +296,61 @@ class ServerCall {
     }
   }
 
-  /** Normalizes the outgoing status (once) and remembers its code. */
+  /**
+   * Remembers the first outgoing status and passes it on: unchanged when OK (no allocation), else
+   * with the trace id added to a copy of its trailers and, if `redactErrorDetails` says so, the
+   * details of a server error replaced by the code name. Code and everything else are untouched.
+   */
   #onStatus(status: OutgoingStatus): OutgoingStatus {
     const span = this.#span;
     if (span === undefined || this.#ended || this.#sent !== undefined) return status;
+    const code = status.code;
+    this.#sent = code;
     try {
-      const out = this.#owner.normalize(status, span);
-      this.#sent = out.code;
+      if (code === GrpcCode.OK) {
+        if (status.metadata) this.#captureResponse(status.metadata);
+        return status;
+      }
+      const details = status.details;
+      this.#sentDetails = details;
+      const out = this.#owner.withTraceId(
+        status,
+        isServerError(code) && this.#redacts() ? grpcCodeName(code) : details,
+        span,
+      );
       if (out.metadata) this.#captureResponse(out.metadata);
       return out;
     } catch (error) {
-      this.#sent = status.code;
       this.#owner.diag.error(
         'server-status',
-        'could not normalize a gRPC status; it is sent unchanged',
+        'could not add the trace id to a gRPC status; it is sent unchanged',
         error,
       );
       return status;
+    }
+  }
+
+  /** `redactErrorDetails` for this call: the option, else whether the call is public. */
+  #redacts(): boolean {
+    const owner = this.#owner;
+    const option = owner.options.redactErrorDetails;
+    if (option === undefined) return this.#public;
+    if (typeof option === 'boolean') return option;
+    const request = (this.#request ??= {
+      path: this.#info.path,
+      method: this.#info.method,
+      kind: this.#kind,
+      metadata: this.#metadata ?? new GrpcMetadata(),
+    });
+    try {
+      return option(request) === true;
+    } catch (error) {
+      owner.diag.error(
+        'hook:redactErrorDetails',
+        'the redactErrorDetails predicate threw; the details are redacted',
+        error,
+      );
+      return true;
     }
   }
 
@@ -332,14 +379,25 @@ class ServerCall {
       // What went on the wire wins; then what passed through this interceptor; then, with no
       // status at all, the deadline decides between DEADLINE_EXCEEDED and CANCELLED.
       const wire = sentStatusCode(this.#call);
-      code = (wire === undefined ? this.#sent : wire) ?? statusWithoutResponse(this.#call);
+      const sent = (wire === undefined ? this.#sent : wire) ?? statusWithoutResponse(this.#call);
+      // A code outside 0-16 goes to the client as sent; telemetry records it as UNKNOWN.
+      code = isGrpcCode(sent) ? sent : GrpcCode.UNKNOWN;
       if (span.isRecording()) {
         const name = grpcCodeName(code);
         span.setAttribute(ATTR_RPC_STATUS_CODE, name);
         span.setAttribute(ATTR_RPC_GRPC_STATUS_CODE, code);
         if (isServerError(code)) {
           span.setAttribute(ATTR_ERROR_TYPE, name);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: name });
+          // The span is internal telemetry: it keeps the details the handler sent (even when they
+          // were redacted for the client), capped; the code name when grpc-js sent the status.
+          const details = sent === this.#sent ? this.#sentDetails : undefined;
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message:
+              typeof details === 'string' && details.length > 0
+                ? cap(details, MAX_STATUS_MESSAGE_LENGTH)
+                : name,
+          });
         }
         const hook = owner.options.responseHook;
         if (hook !== undefined) {

@@ -5,12 +5,25 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { type DiagLogger, DiagLogLevel, diag, trace } from '@opentelemetry/api';
 import type { CollectedPoint, Telemetry } from '@tracewire/testing';
+import { inject } from 'vitest';
 import {
   type OtelGrpcClientOptions,
   type OtelGrpcServerOptions,
   otelGrpcClientInterceptor,
   otelGrpcServerInterceptor,
 } from '../src/index.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The @grpc/grpc-js line of this vitest project (vitest.config.ts): `1.10` or `1.14`. */
+    grpcJsLine: string;
+  }
+}
+
+/** The @grpc/grpc-js line under test: `1.10` or `1.14` (one vitest project each). */
+export const GRPC_JS_LINE: string = inject('grpcJsLine');
+/** grpc-js 1.10 gives interceptors neither `:authority` (`getHost`) nor `getConnectionInfo`. */
+export const HAS_HOST: boolean = GRPC_JS_LINE !== '1.10';
 
 export interface OrderRequest {
   id?: string;

@@ -326,6 +326,8 @@ describe('validation', () => {
     [{ captureMetadata: ['x-tenant'] }, /captureMetadata/],
     [{ captureMetadata: { request: 'x-tenant' } }, /captureMetadata.request/],
     [{ publicEndpoint: 'yes' }, /publicEndpoint/],
+    [{ redactErrorDetails: 'yes' }, /redactErrorDetails must be a boolean or a function/],
+    [{ redactErrorDetails: null }, /redactErrorDetails must be a boolean or a function/],
   ])('server options %j throw a TypeError at creation', (options, message) => {
     expect(() => otelGrpcServerInterceptor(options as never)).toThrow(TypeError);
     expect(() => otelGrpcServerInterceptor(options as never)).toThrow(message);
@@ -335,6 +337,7 @@ describe('validation', () => {
     [{ target: 50051 }, /target/],
     [{ propagateBaggage: 'yes' }, /propagateBaggage/],
     [{ publicEndpoint: true }, /server interceptor only/],
+    [{ redactErrorDetails: true }, /redactErrorDetails applies to the server interceptor only/],
     ['nope', /options must be an object/],
   ])('client options %j throw a TypeError at creation', (options, message) => {
     expect(() => otelGrpcClientInterceptor(options as never)).toThrow(message);
