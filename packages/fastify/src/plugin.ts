@@ -223,10 +223,19 @@ function isFastifyInstance(value: unknown): boolean {
  */
 export function otelFastify(options?: OtelFastifyOptions): OtelFastifyPlugin {
   if (isFastifyInstance(options)) {
-    // `app.register(otelFastify)`: Fastify called the factory as the plugin.
-    throw new TypeError(
+    // `app.register(otelFastify)`: Fastify called the factory as the plugin. Fastify swallows a
+    // synchronous throw from a plugin (the app then waits for its plugin timeout): hand the error
+    // to the plugin's `done` callback instead, so that `ready()` / `listen()` rejects with it.
+    const error = new TypeError(
       `${SCOPE_NAME}: register the plugin otelFastify() returns: app.register(otelFastify(options))`,
     );
+    // biome-ignore lint/complexity/noArguments: the third argument exists only in this misuse.
+    const done: unknown = arguments[2];
+    if (typeof done !== 'function') throw error;
+    done(error);
+    return function otelFastifyMisregistered(_instance, _options, next): void {
+      next(error);
+    };
   }
   const hooks = createHooks(options);
   const plugin: OtelFastifyPlugin = function otelFastifyPlugin(instance, _options, done): void {

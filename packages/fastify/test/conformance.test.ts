@@ -20,7 +20,7 @@ function addRoute(app: Instance, route: ConformanceRoute): void {
       return;
     }
     void instance.register(
-      async (child) => {
+      async (child: unknown) => {
         register(child as unknown as Instance, depth + 1);
       },
       { prefix },
