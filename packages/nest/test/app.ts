@@ -217,8 +217,12 @@ export class ErrorsController {
   }
 
   @Get('after-headers')
-  async afterHeaders(@Res() reply: { raw?: ServerResponse } & ServerResponse): Promise<void> {
-    // The Node response: an Express response is one, a Fastify reply has it as `raw`.
+  async afterHeaders(
+    @Res() reply: { raw?: ServerResponse; hijack?: () => void } & ServerResponse,
+  ): Promise<void> {
+    // The Node response: an Express response is one, a Fastify reply has it as `raw` (and is taken
+    // over first, Fastify's idiom for writing to it).
+    reply.hijack?.();
     const res = reply.raw ?? reply;
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('partial');

@@ -1,0 +1,5 @@
+// Nest 10 × {platform-express, platform-fastify}: packages/nest's shared HTTP suite.
+import { PLATFORMS } from '../../../packages/nest/test/app.ts';
+import { describeHttpSuite } from '../../../packages/nest/test/suites/http.ts';
+
+for (const platform of PLATFORMS) describeHttpSuite(`nest 10 (${platform})`, platform);
