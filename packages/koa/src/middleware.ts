@@ -10,7 +10,7 @@ import {
   toTracedError,
 } from '@tracewire/errors';
 import type { Middleware, Next, ParameterizedContext } from 'koa';
-import { isHandleableByKoa, keepTraceResponse, resetHeadersForError } from './internal/errors.js';
+import { isKoa2Context, koaErrorStatus, koaReportedError, resetHeadersForError } from './internal/errors.js';
 import { exposeOnState } from './internal/state.js';
 import { koaRoute } from './route.js';
 import { SCOPE_NAME, VERSION } from './version.js';
@@ -23,13 +23,13 @@ import { SCOPE_NAME, VERSION } from './version.js';
 export interface OtelKoaOptions extends HttpInstrumentationOptions<IncomingMessage, ServerResponse> {
   /**
    * Answer errors thrown downstream with `application/problem+json` (RFC 9457) carrying the
-   * `traceId`. When false, the error is recorded on the span and rethrown to Koa's own handler
-   * (or to an error middleware mounted before `otelKoa`), with `traceresponse` kept in
-   * `err.headers`.
-   * @default true
+   * `traceId`, with the status Koa itself would answer. When false (the default), the error is
+   * recorded on the span and rethrown unchanged: Koa (or an error middleware mounted before
+   * `otelKoa`) answers it exactly as without tracewire.
+   * @default false
    */
   problemDetails?: boolean;
-  /** Base URI for the problem `type` member. @default 'about:blank' */
+  /** Base URI for the problem `type` member (with `problemDetails: true`). @default 'about:blank' */
   typeBaseUri?: string;
 }
 
@@ -55,9 +55,11 @@ interface ErrorSettings {
 
 /**
  * Koa middleware that gives every request one SERVER span, the stable HTTP metrics and W3C
- * context propagation, and answers downstream errors with problem+json. Mount it first: everything
- * after it (`await next()`, routers, their timers, promises and request emitters) runs with the span
- * active. The span's route is `@koa/router`'s matched template; the status is the one actually sent.
+ * context propagation. Mount it first: everything after it (`await next()`, routers, their
+ * timers, promises and request emitters) runs with the span active. The span's route is
+ * `@koa/router`'s matched template; the status is the one actually sent. Errors thrown downstream
+ * are recorded on the span and rethrown unchanged, so Koa answers and reports them as it would
+ * without tracewire; `problemDetails: true` answers them with problem+json instead.
  *
  * @example
  * import Koa from 'koa';
@@ -80,7 +82,7 @@ export function otelKoa(options?: OtelKoaOptions): Middleware {
     resolveRoute,
   });
   const settings: ErrorSettings = {
-    problemDetails: options?.problemDetails ?? true,
+    problemDetails: options?.problemDetails ?? false,
     typeBaseUri: options?.typeBaseUri,
     instrumentation,
   };
@@ -98,75 +100,71 @@ export function otelKoa(options?: OtelKoaOptions): Middleware {
     try {
       await context.with(request.context, next);
     } catch (error) {
-      handleError(ctx, request, error, settings);
+      recordError(request, error);
+      if (!settings.problemDetails || !answerProblem(ctx, request, error, settings)) throw error;
     }
   };
 }
 
+/** Records a downstream error once on the span, classified by `@tracewire/errors`. Never throws. */
+function recordError(request: ServerRequest, error: unknown): void {
+  // Created inside the request's context, so that the classification sees this trace.
+  const traced = context.with(request.context, toTracedError, undefined, error);
+  request.recordException(error, errorTypeOf(traced));
+}
+
 /**
- * Records a downstream error once and answers it, or hands it to Koa. Throws when Koa must take
- * over (problemDetails off, headers already sent, client gone).
+ * With `problemDetails: true`: answers the error with problem+json, with the status and headers
+ * Koa's own `ctx.onerror` would send, and reports it on `app.on('error')` as Koa would. Returns
+ * false when Koa must handle it instead (the caller rethrows it unchanged): headers already sent,
+ * client gone, or a status Koa answers that is not an error status (an Error with `status = 302`).
  */
-function handleError(
+function answerProblem(
   ctx: ParameterizedContext,
   request: ServerRequest,
   error: unknown,
   settings: ErrorSettings,
-): void {
-  // Created inside the request's context, so the TracedError carries this trace id.
-  const traced = context.with(request.context, toTracedError, undefined, error);
-  request.recordException(error, errorTypeOf(traced));
-  // What Koa and the app's 'error' listeners get: the thrown Error itself; for `throw 'x'`,
-  // `throw null` and plain objects, the TracedError (its `cause` is the thrown value). Koa would
-  // wrap those itself, but silently drops `null`/`undefined` (the request is never answered) and
-  // crashes on a frozen Error (its handler assigns `err.status`): those get the TracedError too.
-  const reported: Error = isHandleableByKoa(error) ? error : traced;
+): boolean {
   const res = ctx.res;
+  // No second body: Koa reports it (err.headerSent) and leaves the response to the app.
+  if (res.headersSent || !ctx.writable) return false;
+  const status = koaErrorStatus(error, isKoa2Context(ctx));
+  if (status < 400) return false;
 
-  if (res.headersSent) {
-    // No second body. Koa's handler only reports this case and leaves the response open; end it
-    // so that the client sees a truncated response and the request is over (span, gauge).
-    if (!res.writableEnded) res.destroy();
-    throw reported;
-  }
-  if (!settings.problemDetails) {
-    keepTraceResponse(reported, res);
-    throw reported;
-  }
-  // The client went away: nothing to answer. Koa's handler reports the error to the app.
-  if (!ctx.writable) throw reported;
-
-  let status = 500;
   let body = FALLBACK_BODY;
+  let answered = 500;
   try {
-    const problem = toProblemDetails(traced, {
+    const problem = context.with(request.context, toProblemDetails, undefined, error, {
       instance: splitTarget(ctx.originalUrl ?? ctx.req.url ?? '/').path,
       typeBaseUri: settings.typeBaseUri,
+      httpStatus: status,
     });
     body = serializeProblemDetails(problem);
-    status = problem.status;
+    answered = problem.status;
   } catch (e) {
     // The error model never throws; this is the last line of defence for the response.
     settings.instrumentation.diag.error('problem', 'could not build the problem document', e);
   }
   try {
     resetHeadersForError(res, error);
-    ctx.status = status;
+    ctx.status = answered;
     res.setHeader('content-type', PROBLEM_JSON_CONTENT_TYPE);
     ctx.body = body;
     // Koa's own error handler answers even when `ctx.respond` is false; so do we.
     if (ctx.respond === false) ctx.respond = true;
   } catch (e) {
     settings.instrumentation.diag.error('respond', 'could not answer the error; Koa answers it', e);
-    throw reported;
+    return false;
   }
-  emitError(ctx, reported, settings);
+  emitError(ctx, koaReportedError(error), settings);
+  return true;
 }
 
 /**
- * An error answered here would otherwise never reach `app.on('error')`, where Koa applications
- * log and report errors (Koa's docs ask custom error handlers to emit it). Emitted only when the
- * app has a listener (an 'error' event without one throws), and a throwing listener is contained.
+ * An error answered here never reaches Koa's `ctx.onerror`, which is what emits `'error'` on the
+ * app, where Koa applications log and report errors (Koa's docs ask custom error handlers to
+ * emit it). Emitted with what Koa would emit (non-Errors wrapped like Koa does), only when the
+ * app has a listener (an 'error' event without one throws); a throwing listener is contained.
  */
 function emitError(ctx: ParameterizedContext, error: Error, settings: ErrorSettings): void {
   try {

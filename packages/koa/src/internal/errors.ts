@@ -1,41 +1,84 @@
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import { format } from 'node:util';
 import { TRACERESPONSE_HEADER } from '@tracewire/core';
+import { isTracedError } from '@tracewire/errors';
 
 /** Most headers copied from `err.headers`; an error object is not a place for a thousand headers. */
 const MAX_ERROR_HEADERS = 64;
 
 /**
- * Whether Koa treats a thrown value as an Error (the same test as Koa's `ctx.onerror`, which
- * works across realms). Anything else Koa replaces with a new Error, losing `err.headers`.
+ * Whether Koa treats a thrown value as an Error: the same test as Koa's `ctx.onerror` (which
+ * works across realms). Anything else Koa replaces with `new Error('non-error thrown: …')`.
+ * Never throws (a Proxy whose traps throw is not an Error here).
  */
-function isKoaError(value: unknown): value is Error {
+export function isKoaError(value: unknown): value is Error {
   if (typeof value !== 'object' || value === null) return false;
   try {
     return Object.prototype.toString.call(value) === '[object Error]' || value instanceof Error;
   } catch {
-    // A Proxy whose traps throw.
     return false;
   }
 }
 
 /**
- * Whether Koa's error handler can take this value as is: an Error it may extend (it assigns
- * `err.status` and `err.headerSent`, and would throw on a frozen Error). Never throws.
+ * What Koa's `ctx.onerror` passes to `app.emit('error')` for a thrown value: the value itself
+ * when it is an Error, else `new Error(util.format('non-error thrown: %j', value))` (Koa 2 and 3
+ * word it the same). Never throws.
  */
-export function isHandleableByKoa(value: unknown): value is Error {
+export function koaReportedError(value: unknown): Error {
+  if (isKoaError(value)) return value;
   try {
-    return isKoaError(value) && Object.isExtensible(value);
+    return new Error(format('non-error thrown: %j', value));
   } catch {
-    // A Proxy whose isExtensible trap throws.
-    return false;
+    return new Error('non-error thrown');
   }
+}
+
+function read(value: unknown, key: string): unknown {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The status Koa's own `ctx.onerror` answers a thrown value with (Koa 2.16 and 3.x):
+ * non-Errors become a plain Error (500); else `err.status || err.statusCode` (the first truthy one
+ * only: a `status` of 999 is not rescued by a valid `statusCode`); on Koa 2 only, `err.code ===
+ * 'ENOENT'` gives 404 (Koa 3 dropped that rule); anything that is not a number with a reason phrase
+ * in Node's table (the `statuses` table Koa uses has the same codes) is 500. A tracewire
+ * `TracedError` answers its own `httpStatus` (Koa would not see a `status` on it).
+ *
+ * Not `httpStatusOfError` from `@tracewire/errors`: that is Express's `finalhandler` rule, which
+ * reads the status of non-Errors (`throw { status: 404 }`), falls back to `statusCode` when
+ * `status` is invalid, and ignores ENOENT — each of which differs from what bare Koa sends.
+ *
+ * @param koa2 whether the app runs Koa 2 (see {@link isKoa2Context}).
+ * @returns an HTTP status 100..599 Koa would send; never throws.
+ */
+export function koaErrorStatus(error: unknown, koa2: boolean): number {
+  if (!isKoaError(error)) return 500;
+  if (isTracedError(error)) return error.httpStatus;
+  let status = read(error, 'status') || read(error, 'statusCode');
+  if (koa2 && read(error, 'code') === 'ENOENT') status = 404;
+  if (typeof status !== 'number' || STATUS_CODES[status] === undefined) return 500;
+  return status;
+}
+
+/**
+ * Koa 3 added `ctx.back()` (Koa 2's `ctx.redirect('back')`); Koa 2.16 has no such method. Only
+ * read on the error path, for Koa 2's ENOENT rule.
+ */
+export function isKoa2Context(ctx: object): boolean {
+  return typeof read(ctx, 'back') !== 'function';
 }
 
 /** The own enumerable string keys of `err.headers`, or none; never throws. */
 function errorHeaders(error: unknown): [string, unknown][] {
-  if (typeof error !== 'object' || error === null) return [];
   try {
-    const headers: unknown = (error as { headers?: unknown }).headers;
+    const headers = read(error, 'headers');
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return [];
     const out: [string, unknown][] = [];
     for (const key of Object.keys(headers)) {
@@ -53,35 +96,19 @@ function errorHeaders(error: unknown): [string, unknown][] {
  * set before the error is removed (it may describe a body that is not sent: `content-encoding`,
  * `content-disposition`...), then `err.headers` is applied (how `http-errors` and `@koa/cors` carry
  * `WWW-Authenticate`, `Allow`, `Retry-After`, CORS headers). `traceresponse` is kept. A header
- * value Node refuses (CR/LF...) is skipped, never thrown.
+ * value Node refuses (CR/LF...) is skipped, never thrown. Non-Errors have no headers for Koa.
  */
 export function resetHeadersForError(res: ServerResponse, error: unknown): void {
   const traceResponse = res.getHeader(TRACERESPONSE_HEADER);
   for (const name of res.getHeaderNames()) res.removeHeader(name);
-  for (const [name, value] of errorHeaders(error)) {
-    try {
-      res.setHeader(name, Array.isArray(value) ? value.map(String) : String(value));
-    } catch {
-      // Invalid name or value: Koa would throw here; we skip the header.
+  if (isKoaError(error)) {
+    for (const [name, value] of errorHeaders(error)) {
+      try {
+        res.setHeader(name, Array.isArray(value) ? value.map(String) : String(value));
+      } catch {
+        // Invalid name or value: Koa would throw here; we skip the header.
+      }
     }
   }
   if (traceResponse !== undefined) res.setHeader(TRACERESPONSE_HEADER, traceResponse);
-}
-
-/**
- * Koa's `ctx.onerror` removes every header and then sets `err.headers`: to keep `traceresponse`
- * on an error answered by Koa, put it into a copy of `err.headers` (the application's own headers
- * object is not mutated). A frozen or non-writable error is left alone.
- */
-export function keepTraceResponse(error: Error, res: ServerResponse): void {
-  const value = res.getHeader(TRACERESPONSE_HEADER);
-  if (typeof value !== 'string') return;
-  try {
-    const headers: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    for (const [name, v] of errorHeaders(error)) headers[name] = v;
-    headers[TRACERESPONSE_HEADER] = value;
-    (error as Error & { headers?: unknown }).headers = headers;
-  } catch {
-    // Frozen, sealed or a setter that throws: Koa answers without traceresponse.
-  }
 }
