@@ -336,12 +336,13 @@ class ServerCall {
     const option = owner.options.redactErrorDetails;
     if (option === undefined) return this.#public;
     if (typeof option === 'boolean') return option;
-    const request = (this.#request ??= {
-      path: this.#info.path,
-      method: this.#info.method,
-      kind: this.#kind,
-      metadata: this.#metadata ?? new GrpcMetadata(),
-    });
+    let request = this.#request;
+    if (request === undefined) {
+      const info = this.#info;
+      const metadata = this.#metadata ?? new GrpcMetadata();
+      request = { path: info.path, method: info.method, kind: this.#kind, metadata };
+      this.#request = request;
+    }
     try {
       return option(request) === true;
     } catch (error) {
