@@ -23,6 +23,5 @@ export default mergeConfig(
   defineConfig({
     oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
     resolve: { dedupe: OWN_COPIES },
-    ssr: { resolve: { dedupe: OWN_COPIES } },
   }),
 );
