@@ -66,7 +66,7 @@ function instrumentationFactory(
   return new HttpServerInstrumentation(shared, {
     name: SCOPE_NAME,
     version: VERSION,
-    resolveRoute: nestRoute,
+    resolveRoute: (request) => nestRoute(request, table),
     resolveAttributes: (request) => nestHandlerAttributes(request, table),
   });
 }

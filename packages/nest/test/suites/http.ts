@@ -2,12 +2,16 @@
 // and tests/nest11) on both HTTP platforms. Everything Nest-related is imported through ../app.js
 // and ../../src, so the Nest copy is the one of the workspace that runs the suite.
 import 'reflect-metadata';
+import { VersioningType } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { otelExpress } from '@tracewire/express';
 import { createTelemetry, rawRequest } from '@tracewire/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, SECRET, type StartedApp, startApp } from '../app.js';
+import { OtelModule } from '../../src/index.js';
+import { FeatureModule, listen, type Platform, SECRET, type StartedApp, startApp } from '../app.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -413,7 +417,73 @@ export function describeHttpSuite(label: string, platform: Platform): void {
     });
   });
 
+  describe(`${label}: Test.createTestingModule (the module is created before the HTTP adapter)`, () => {
+    it('instruments the platform when Nest configures the module: route, url.path, handler names', async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          OtelModule.forRoot({
+            tracerProvider: telemetry.tracerProvider,
+            meterProvider: telemetry.meterProvider,
+          }),
+          FeatureModule,
+        ],
+      }).compile();
+      const app =
+        platform === 'fastify'
+          ? moduleRef.createNestApplication(new FastifyAdapter() as never, { logger: false })
+          : moduleRef.createNestApplication({ logger: false });
+      app.setGlobalPrefix('api');
+      app.enableVersioning({ type: VersioningType.URI });
+      try {
+        const url = await listen(app);
+        const r = await call(`${url}/api/v1/orders/7`);
+        expect(r.status).toBe(200);
+        expect(r.span.name).toBe('GET /api/v1/orders/:id');
+        expect(r.span.attributes['url.path']).toBe('/api/v1/orders/7');
+        expect(r.span.attributes['code.function.name']).toBe('OrdersController.get');
+        const denied = await call(`${url}/api/admin/report`);
+        expect(denied.status).toBe(403);
+        expect(denied.span.attributes['nest.controller']).toBe('AdminController');
+      } finally {
+        await app.close();
+        telemetry.exporter.reset();
+      }
+    });
+  });
+
   if (platform !== 'express') return;
+
+  describe(`${label}: earlyMiddleware: false (a Nest middleware bound to every route starts the span)`, () => {
+    let started: StartedApp;
+    beforeAll(async () => {
+      started = await startApp({
+        platform,
+        otel: {
+          tracerProvider: telemetry.tracerProvider,
+          meterProvider: telemetry.meterProvider,
+          earlyMiddleware: false,
+        },
+        prefix: 'api',
+      });
+    });
+    afterAll(async () => {
+      await started.close();
+    });
+    afterEach(() => {
+      telemetry.exporter.reset();
+    });
+
+    it('traces matched and unmatched requests with the route and the handler names', async () => {
+      const r = await call(`${started.url}/api/v1/orders/3`);
+      expect(r.status).toBe(200);
+      expect(r.span.name).toBe('GET /api/v1/orders/:id');
+      expect(r.span.attributes['code.function.name']).toBe('OrdersController.get');
+      const missing = await call(`${started.url}/api/nothing`);
+      expect(missing.status).toBe(404);
+      expect(missing.span.attributes['http.route']).toBeUndefined();
+    });
+  });
+
   describe(`${label}: OtelModule with otelExpress() mounted too`, () => {
     let started: StartedApp;
     beforeAll(async () => {
