@@ -25,7 +25,7 @@ function capture(): { lines: Line[]; logger: ReturnType<typeof createLogger> } {
   return { lines, logger: createLogger({ level: 'trace', destination, base: null, timestamp: false }) };
 }
 
-describe('TracewireNestLogger in a Nest application (app.useLogger)', () => {
+describe('nest 12 (express): TracewireNestLogger in a Nest application (app.useLogger)', () => {
   const { lines, logger } = capture();
   let app: INestApplication;
   let url: string;
