@@ -8,6 +8,7 @@ import { Test } from '@nestjs/testing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { otelExpress } from '@tracewire/express';
+import { otelFastify } from '@tracewire/fastify';
 import { createTelemetry, rawRequest } from '@tracewire/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OtelModule } from '../../src/index.js';
@@ -451,6 +452,38 @@ export function describeHttpSuite(label: string, platform: Platform): void {
     });
   });
 
+  describe(`${label}: OtelModule with ${platform === 'express' ? 'otelExpress()' : 'otelFastify()'} mounted too`, () => {
+    let started: StartedApp;
+    beforeAll(async () => {
+      started = await startApp({
+        platform,
+        otel: { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider },
+        before: (app) => {
+          const otel = { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider };
+          if (platform === 'express') app.use(otelExpress(otel));
+          else app.getHttpAdapter().getInstance().register(otelFastify(otel));
+        },
+      });
+    });
+    afterAll(async () => {
+      await started.close();
+    });
+
+    it('gives one server span and one duration measurement per request', async () => {
+      telemetry.exporter.reset();
+      const r = await call(`${started.url}/v1/orders/7`);
+      expect(r.status).toBe(200);
+      await new Promise((res) => setTimeout(res, 20));
+      expect(serverSpans()).toHaveLength(1);
+      expect(r.span.name).toBe('GET /v1/orders/:id');
+      const points = (await telemetry.points('http.server.request.duration')).filter(
+        (p) => p.attributes['http.route'] === '/v1/orders/:id',
+      );
+      expect(points).toHaveLength(1);
+      expect(points[0]?.value).toBe(1);
+    });
+  });
+
   if (platform !== 'express') return;
 
   describe(`${label}: earlyMiddleware: false (a Nest middleware bound to every route starts the span)`, () => {
@@ -481,38 +514,6 @@ export function describeHttpSuite(label: string, platform: Platform): void {
       const missing = await call(`${started.url}/api/nothing`);
       expect(missing.status).toBe(404);
       expect(missing.span.attributes['http.route']).toBeUndefined();
-    });
-  });
-
-  describe(`${label}: OtelModule with otelExpress() mounted too`, () => {
-    let started: StartedApp;
-    beforeAll(async () => {
-      started = await startApp({
-        platform,
-        otel: { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider },
-        before: (app) => {
-          app.use(
-            otelExpress({ tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider }),
-          );
-        },
-      });
-    });
-    afterAll(async () => {
-      await started.close();
-    });
-
-    it('gives one server span and one duration measurement per request', async () => {
-      telemetry.exporter.reset();
-      const r = await call(`${started.url}/v1/orders/7`);
-      expect(r.status).toBe(200);
-      await new Promise((res) => setTimeout(res, 20));
-      expect(serverSpans()).toHaveLength(1);
-      expect(r.span.name).toBe('GET /v1/orders/:id');
-      const points = (await telemetry.points('http.server.request.duration')).filter(
-        (p) => p.attributes['http.route'] === '/v1/orders/:id',
-      );
-      expect(points).toHaveLength(1);
-      expect(points[0]?.value).toBe(1);
     });
   });
 }
