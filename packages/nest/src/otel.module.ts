@@ -171,7 +171,12 @@ export class OtelModule implements NestModule, OnModuleDestroy {
       if (type !== 'express' || this.#options.earlyMiddleware === false) return false;
       adapter.use(createHttpHandler(this.#instrumentation, this.#options.tracerProvider));
       return true;
-    } catch {
+    } catch (error) {
+      this.#instrumentation.diag.warn(
+        'install',
+        'could not instrument the HTTP platform (on Express the Nest middleware takes over)',
+        error,
+      );
       return false;
     }
   }
@@ -195,7 +200,13 @@ export class OtelModule implements NestModule, OnModuleDestroy {
       | { getType?: () => string; normalizePath?: unknown }
       | undefined;
     // Fastify: Nest middleware see a rewritten URL and no route; only the hooks above can trace it.
-    if (adapter?.getType?.() === 'fastify') return;
+    if (adapter?.getType?.() === 'fastify') {
+      this.#instrumentation.diag.error(
+        'install',
+        'platform-fastify could not be instrumented: no HTTP spans',
+      );
+      return;
+    }
     // Express 5 (Nest >= 11, whose Express adapter normalizes paths) needs a named wildcard.
     const path = typeof adapter?.normalizePath === 'function' ? '{*path}' : '*';
     consumer.apply(OtelHttpMiddleware).forRoutes({ path, method: RequestMethod.ALL });
