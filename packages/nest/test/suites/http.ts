@@ -8,7 +8,7 @@ import { Test } from '@nestjs/testing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { otelExpress } from '@tracewire/express';
-import { otelFastify } from '@tracewire/fastify';
+import { instrumentFastify } from '@tracewire/fastify';
 import { createTelemetry, rawRequest } from '@tracewire/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OtelModule } from '../../src/index.js';
@@ -452,7 +452,7 @@ export function describeHttpSuite(label: string, platform: Platform): void {
     });
   });
 
-  describe(`${label}: OtelModule with ${platform === 'express' ? 'otelExpress()' : 'otelFastify()'} mounted too`, () => {
+  describe(`${label}: OtelModule with ${platform === 'express' ? 'otelExpress()' : 'instrumentFastify()'} mounted too`, () => {
     let started: StartedApp;
     beforeAll(async () => {
       started = await startApp({
@@ -461,7 +461,7 @@ export function describeHttpSuite(label: string, platform: Platform): void {
         before: (app) => {
           const otel = { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider };
           if (platform === 'express') app.use(otelExpress(otel));
-          else app.getHttpAdapter().getInstance().register(otelFastify(otel));
+          else instrumentFastify(app.getHttpAdapter().getInstance(), otel);
         },
       });
     });
