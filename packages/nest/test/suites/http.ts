@@ -2,7 +2,8 @@
 // and tests/nest11) on both HTTP platforms. Everything Nest-related is imported through ../app.js
 // and ../../src, so the Nest copy is the one of the workspace that runs the suite.
 import 'reflect-metadata';
-import { VersioningType } from '@nestjs/common';
+import { Controller, Get, Module, Param, VersioningType } from '@nestjs/common';
+import { RouterModule } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -12,7 +13,15 @@ import { instrumentFastify } from '@tracewire/fastify';
 import { createTelemetry, rawRequest } from '@tracewire/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OtelModule } from '../../src/index.js';
-import { FeatureModule, listen, type Platform, SECRET, type StartedApp, startApp } from '../app.js';
+import {
+  createApp,
+  FeatureModule,
+  listen,
+  type Platform,
+  SECRET,
+  type StartedApp,
+  startApp,
+} from '../app.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -415,6 +424,71 @@ export function describeHttpSuite(label: string, platform: Platform): void {
       expect(spans[0]?.attributes['error.type']).toBe('RangeError');
       expect(spans[0]?.attributes['code.function.name']).toBe('OrdersService.price');
       expect(spans[1]?.status.code).toBe(SpanStatusCode.UNSET);
+    });
+  });
+
+  describe(`${label}: RouterModule paths, global prefix exclusions, HEAD`, () => {
+    let started: { url: string; close(): Promise<void> };
+    beforeAll(async () => {
+      @Controller('reports')
+      class ReportsController {
+        @Get(':id')
+        get(@Param('id') id: string): { id: string } {
+          return { id };
+        }
+      }
+      @Module({ controllers: [ReportsController] })
+      class ReportsModule {}
+      @Controller()
+      class HealthController {
+        @Get('health')
+        health(): string {
+          return 'ok';
+        }
+      }
+      @Module({
+        imports: [
+          OtelModule.forRoot({
+            tracerProvider: telemetry.tracerProvider,
+            meterProvider: telemetry.meterProvider,
+          }),
+          ReportsModule,
+          RouterModule.register([{ path: 'admin-area', module: ReportsModule }]),
+        ],
+        controllers: [HealthController],
+      })
+      class RoutedModule {}
+      const app = await createApp(RoutedModule, platform);
+      app.setGlobalPrefix('api', { exclude: ['health'] });
+      const url = await listen(app);
+      started = { url, close: () => app.close() };
+    });
+    afterAll(async () => {
+      await started.close();
+    });
+    afterEach(() => {
+      telemetry.exporter.reset();
+    });
+
+    it('a RouterModule path is part of the route, and the handler is named', async () => {
+      const r = await call(`${started.url}/api/admin-area/reports/9`);
+      expect(r.status).toBe(200);
+      expect(r.span.name).toBe('GET /api/admin-area/reports/:id');
+      expect(r.span.attributes['code.function.name']).toBe('ReportsController.get');
+    });
+
+    it('a route excluded from the global prefix', async () => {
+      const r = await call(`${started.url}/health`);
+      expect(r.status).toBe(200);
+      expect(r.span.name).toBe('GET /health');
+      expect(r.span.attributes['code.function.name']).toBe('HealthController.health');
+    });
+
+    it('HEAD on a GET route: the same route and handler', async () => {
+      const r = await call(`${started.url}/api/admin-area/reports/9`, { method: 'HEAD' });
+      expect(r.status).toBe(200);
+      expect(r.span.attributes['http.route']).toBe('/api/admin-area/reports/:id');
+      expect(r.span.attributes['nest.handler']).toBe('get');
     });
   });
 
