@@ -47,7 +47,10 @@ function settle(): Promise<void> {
 }
 
 describe('deadline (T39)', () => {
-  it('a 50 ms client deadline against a 500 ms handler', async () => {
+  // 150 ms rather than less: client and server share one event loop, and on a loaded 2-core machine a
+  // stall longer than the deadline lets the RST_STREAM reach the server with the HEADERS, so grpc-js
+  // never starts the call there (no server span, legitimately).
+  it('a 150 ms client deadline against a 700 ms handler', async () => {
     const late = deferred<unknown[]>();
     const h = await startOrders(telemetry, {
       impl: {
@@ -60,12 +63,12 @@ describe('deadline (T39)', () => {
               thrown.push(error);
             }
             late.resolve(thrown);
-          }, 500);
+          }, 700);
         },
       },
     });
     const { error } = await getOrder(h.client, { id: '1' }, new grpc.Metadata(), {
-      deadline: Date.now() + 50,
+      deadline: Date.now() + 150,
     });
     expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
 
@@ -80,8 +83,8 @@ describe('deadline (T39)', () => {
     const clientDuration = await histogram('rpc.client.call.duration');
     expect(clientDuration.count).toBe(1);
     // Seconds, and ended at the deadline rather than when the handler finished.
-    expect(clientDuration.sum).toBeGreaterThanOrEqual(0.04);
-    expect(clientDuration.sum).toBeLessThan(0.45);
+    expect(clientDuration.sum).toBeGreaterThanOrEqual(0.14);
+    expect(clientDuration.sum).toBeLessThan(0.65);
 
     const server = one(spans, SpanKind.SERVER);
     expect(server.status.code).toBe(SpanStatusCode.ERROR);

@@ -23,7 +23,7 @@ import {
 /** Binary status details, as `google.rpc.Status` bytes would be (the content does not matter). */
 export const STATUS_DETAILS = Buffer.from([0x08, 0x0d, 0x12, 0x04, 0x64, 0x6f, 0x77, 0x6e, 0xff, 0x00]);
 /** How long the `slow` handlers wait before answering (client deadlines are shorter). */
-export const SLOW_MS = 300;
+export const SLOW_MS = 400;
 
 function initialMetadata(): grpc.Metadata {
   const m = new grpc.Metadata();

@@ -189,7 +189,7 @@ const CASES: Case[] = [
   },
   {
     name: 'unary: deadline exceeded',
-    plan: { kind: 'unary', mode: 'slow', deadlineMs: 100 },
+    plan: { kind: 'unary', mode: 'slow', deadlineMs: 150 },
     fromHandler: false,
     expectBare: (o, seen) => {
       expect(o.code).toBe(status.DEADLINE_EXCEEDED);
@@ -248,7 +248,7 @@ const CASES: Case[] = [
   },
   {
     name: 'client stream: deadline exceeded',
-    plan: { kind: 'client_stream', mode: 'slow', send: 1, deadlineMs: 100 },
+    plan: { kind: 'client_stream', mode: 'slow', send: 1, deadlineMs: 150 },
     fromHandler: false,
     expectBare: (o, seen) => {
       expect(o.code).toBe(status.DEADLINE_EXCEEDED);
@@ -330,7 +330,7 @@ const CASES: Case[] = [
   },
   {
     name: 'server stream: deadline exceeded after a message',
-    plan: { kind: 'server_stream', mode: 'slow', count: 1, deadlineMs: 100 },
+    plan: { kind: 'server_stream', mode: 'slow', count: 1, deadlineMs: 150 },
     fromHandler: false,
     expectBare: (o) => {
       expect(o.code).toBe(status.DEADLINE_EXCEEDED);
@@ -401,7 +401,7 @@ const CASES: Case[] = [
   },
   {
     name: 'bidi: deadline exceeded',
-    plan: { kind: 'bidi', mode: 'slow', send: 1, deadlineMs: 100 },
+    plan: { kind: 'bidi', mode: 'slow', send: 1, deadlineMs: 150 },
     fromHandler: false,
     expectBare: (o) => expect(o.code).toBe(status.DEADLINE_EXCEEDED),
   },
