@@ -1,5 +1,8 @@
 // Unit tests of the internal helpers whose inputs real calls cannot easily produce.
+
+import type { ServerInterceptingCallInterface } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { hostOf, parsePeer, peerOf } from '../src/internal/connection.js';
 import { methodName } from '../src/internal/method.js';
 import { deadlinePassed, sentStatusCode, statusWithoutResponse } from '../src/internal/status.js';
 
@@ -71,5 +74,40 @@ describe('methodName', () => {
     [`/${'a'.repeat(200)}/${'b'.repeat(100)}`, undefined],
   ])('%s', (path, expected) => {
     expect(methodName(path)).toBe(expected);
+  });
+});
+
+describe('connection accessors (grpc-js 1.10 has no getHost / getConnectionInfo)', () => {
+  const asCall = (c: object) => c as unknown as ServerInterceptingCallInterface;
+
+  it('uses getHost and getConnectionInfo where they exist', () => {
+    const call = asCall({
+      getHost: () => 'orders:50051',
+      getConnectionInfo: () => ({ remoteAddress: '10.0.0.9', remotePort: 4000 }),
+      getPeer: () => 'ignored:1',
+    });
+    expect(hostOf(call)).toBe('orders:50051');
+    expect(peerOf(call)).toEqual({ remoteAddress: '10.0.0.9', remotePort: 4000 });
+  });
+
+  it('falls back to getPeer, and to nothing for the host', () => {
+    const call = asCall({ getPeer: () => '127.0.0.1:51234' });
+    expect(hostOf(call)).toBeUndefined();
+    expect(peerOf(call)).toEqual({ remoteAddress: '127.0.0.1', remotePort: 51234 });
+    expect(peerOf(asCall({}))).toBeUndefined();
+  });
+
+  it.each([
+    ['127.0.0.1:50051', { remoteAddress: '127.0.0.1', remotePort: 50051 }],
+    ['::1:50051', { remoteAddress: '::1', remotePort: 50051 }],
+    ['::ffff:10.0.0.1:8080', { remoteAddress: '::ffff:10.0.0.1', remotePort: 8080 }],
+    ['::1', { remoteAddress: '::1' }],
+    ['10.0.0.1', { remoteAddress: '10.0.0.1' }],
+    ['host:99999', { remoteAddress: 'host:99999' }],
+    ['unknown', undefined],
+    ['', undefined],
+    [42, undefined],
+  ])('parsePeer(%j)', (peer, expected) => {
+    expect(parsePeer(peer)).toEqual(expected);
   });
 });
