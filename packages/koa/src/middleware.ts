@@ -86,24 +86,39 @@ export function otelKoa(options?: OtelKoaOptions): Middleware {
     typeBaseUri: options?.typeBaseUri,
     instrumentation,
   };
-  return async function otelKoaMiddleware(ctx: ParameterizedContext, next: Next): Promise<void> {
+  return function otelKoaMiddleware(ctx: ParameterizedContext, next: Next): Promise<void> {
     const req = ctx.req;
     const request = instrumentation.start(req, ctx.res);
-    if (request === undefined) {
-      // Ignored, or already instrumented (otelKoa mounted twice): the outer one does the work.
-      await next();
-      return;
-    }
+    // Ignored, or already instrumented (otelKoa mounted twice): the outer one does the work.
+    if (request === undefined) return next();
     (req as unknown as Record<symbol, object>)[KOA_CONTEXT] = ctx;
     exposeOnState(ctx.state, request);
     if (request.log !== undefined) (ctx as { log?: unknown }).log = request.log;
+    // A promise chain, not an async function with try/await: no generator object and no resumption
+    // per request, only the rejection handler's closure.
+    let downstream: Promise<void>;
     try {
-      await context.with(request.context, next);
+      downstream = context.with(request.context, next);
     } catch (error) {
-      recordError(request, error);
-      if (!settings.problemDetails || !answerProblem(ctx, request, error, settings)) throw error;
+      // Koa's `next` never throws (koa-compose turns throws into rejections); another caller's might.
+      downstream = Promise.reject(error);
     }
+    return downstream.then(undefined, (error: unknown) => onDownstreamError(ctx, request, error, settings));
   };
+}
+
+/**
+ * A value thrown downstream: recorded on the span, then rethrown unchanged for Koa (or an error
+ * middleware mounted before otelKoa), unless `problemDetails` answered it.
+ */
+function onDownstreamError(
+  ctx: ParameterizedContext,
+  request: ServerRequest,
+  error: unknown,
+  settings: ErrorSettings,
+): void {
+  recordError(request, error);
+  if (!settings.problemDetails || !answerProblem(ctx, request, error, settings)) throw error;
 }
 
 /** Records a downstream error once on the span, classified by `@tracewire/errors`. Never throws. */
