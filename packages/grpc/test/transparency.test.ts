@@ -472,8 +472,11 @@ describe(`grpc-js ${GRPC_JS_LINE}: transparency`, () => {
     const reference = results[0]!;
     expectBare(reference.observed, reference.seen);
     const known = !plan.kind.startsWith('unknown');
+    const sentTraceIds: unknown[] = [];
     for (const [i, combination] of COMBINATIONS.entries()) {
       const { observed, seen } = results[i]!;
+      if (observed.trailers['trace-id'] !== undefined)
+        sentTraceIds.push(...(observed.trailers['trace-id'] as unknown[]));
       const traceId = combination.server === 'tracewire' && fromHandler && observed.code !== status.OK;
       const comparable = withoutTraceId(observed, traceId);
       expect({ combination: combination.name, ...comparable }).toEqual({
@@ -490,7 +493,11 @@ describe(`grpc-js ${GRPC_JS_LINE}: transparency`, () => {
     const serverSpans = known ? COMBINATIONS.filter((c) => c.server === 'tracewire').length : 0;
     const clientSpans = COMBINATIONS.filter((c) => c.client === 'tracewire').length;
     const spans = await telemetry.waitForSpans(serverSpans + clientSpans);
-    expect(spans.filter((s) => s.kind === SpanKind.SERVER)).toHaveLength(serverSpans);
+    const serverSpanList = spans.filter((s) => s.kind === SpanKind.SERVER);
+    expect(serverSpanList).toHaveLength(serverSpans);
+    // The `trace-id` trailer is the trace of the call's server span.
+    const serverTraceIds = serverSpanList.map((s) => s.spanContext().traceId);
+    for (const traceId of sentTraceIds) expect(serverTraceIds).toContain(traceId);
     expect(spans.filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(clientSpans);
     expect(diagMessages).toEqual([]);
   });
