@@ -100,7 +100,7 @@ const PLUGIN_META = Symbol.for('plugin-meta');
 const INSTRUMENTED = Symbol.for('tracewire.fastify.instrumented');
 
 /** The Fastify versions the plugin declares (checked by Fastify at `register`). */
-const FASTIFY_RANGE = '^4.29.0 || ^5.0.0';
+const FASTIFY_RANGE = '^4.28.0 || ^5.0.0';
 
 function createHooks(options: OtelFastifyOptions | undefined): Hooks {
   const instrumentation = new HttpServerInstrumentation<IncomingMessage, ServerResponse>(options, {

@@ -39,8 +39,10 @@ function withInterceptor<T extends NestGrpcOptionsLike>(
  * Adds `@tracewire/grpc`'s server interceptor to the options of a Nest `Transport.GRPC`
  * microservice (Nest passes `channelOptions` to `new grpc.Server()`, grpc-js >= 1.10 reads
  * `interceptors` from them): every incoming call gets a SERVER span continued from the request
- * metadata, the RPC server metrics, hidden details for server-error codes and the trace id in the
- * trailers. `OtelModule`'s filter maps exceptions to gRPC statuses, and the controller and handler of the
+ * metadata, the RPC server metrics and the trace id in the trailers; statuses and details reach the
+ * client as the handler sent them (`redactErrorDetails`, on by default only for `publicEndpoint`
+ * calls, replaces server-error details with the code name). With `problemDetails: true`,
+ * `OtelModule`'s filter maps exceptions to gRPC statuses; the controller and handler of the
  * method (from its `@GrpcMethod` metadata) are added to the span.
  *
  * @example

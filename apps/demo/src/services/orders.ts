@@ -122,7 +122,7 @@ const paymentsClient = new Payments(PAYMENTS_TARGET, grpc.credentials.createInse
 }) as unknown as PaymentsClient;
 
 @Module({
-  imports: [OtelModule.forRoot()],
+  imports: [OtelModule.forRoot({ problemDetails: true })], // problem+json with the traceId
   controllers: [OrdersController],
   providers: [
     OrdersService,
