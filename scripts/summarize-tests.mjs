@@ -13,7 +13,7 @@ let skipped = 0;
 let files = 0;
 const cells = new Map();
 for (const line of log.split('\n')) {
-  const cell = /^matrix: (.+): (\d+) passed, (\d+) failed, (\d+) skipped\s*$/.exec(line);
+  const cell = /(?:^|\s)matrix: (.+?): (\d+) passed, (\d+) failed, (\d+) skipped\s*$/.exec(line);
   if (cell !== null) {
     const c = cells.get(cell[1]) ?? [0, 0, 0];
     cells.set(cell[1], [c[0] + Number(cell[2]), c[1] + Number(cell[3]), c[2] + Number(cell[4])]);

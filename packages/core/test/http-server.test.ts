@@ -105,6 +105,23 @@ describe('HttpServerInstrumentation', () => {
     expect(spans[1]?.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it('records the status on the wire when code changes statusCode after the head was sent', async () => {
+    const url = await serve(withSdk(), (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+      // What Fastify's error handler does to a reply whose head already went out.
+      res.statusCode = 500;
+      res.end();
+    });
+    const res = await rawRequest(url);
+    expect(res.status).toBe(200);
+    const [span] = await telemetry.waitForSpans(1);
+    expect(span?.attributes['http.response.status_code']).toBe(200);
+    expect(span?.attributes['error.type']).toBeUndefined();
+    const points = await telemetry.points('http.server.request.duration');
+    expect(points.map((p) => p.attributes['http.response.status_code'])).toEqual([200]);
+  });
+
   it('records an exception once per error object and exposes the request to user code', async () => {
     const url = await serve(withSdk(), (req, res) => {
       const sr = getServerRequest(req);

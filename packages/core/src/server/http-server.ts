@@ -407,7 +407,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       const span = this.span;
       const options = owner.options;
       const finished = response.writableFinished;
-      const status = response.headersSent ? response.statusCode : undefined;
+      const status = response.headersSent ? wireStatus(response) : undefined;
 
       let route = this._route;
       if (route === undefined && owner.adapter.resolveRoute !== undefined) {
@@ -518,4 +518,21 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
 function headerValues(v: string | string[] | number): string[] {
   if (Array.isArray(v)) return v.slice(0, 16).map((x) => cap(String(x), 1024));
   return [cap(String(v), 1024)];
+}
+
+/**
+ * The status actually sent: the status line Node wrote (`res._header`, "HTTP/1.1 200 OK\r\n..."),
+ * not `res.statusCode`, which code may still change after the head went out (Fastify's error
+ * handler sets 500 on a reply whose 200 was already sent; so can an Express app). Falls back to
+ * `statusCode` when there is no HTTP/1 head to read (HTTP/2 compatibility responses).
+ */
+function wireStatus(response: ServerResponse): number {
+  const head = (response as { _header?: unknown })._header;
+  if (typeof head === 'string' && head.length > 12 && head.charCodeAt(8) === 32) {
+    const a = head.charCodeAt(9) - 48;
+    const b = head.charCodeAt(10) - 48;
+    const c = head.charCodeAt(11) - 48;
+    if (a >= 1 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9) return a * 100 + b * 10 + c;
+  }
+  return response.statusCode;
 }
