@@ -22,7 +22,6 @@ const grpc = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 const definition = protoLoader.loadSync(`${fixtures}users.proto`, { keepCase: true });
-// biome-ignore lint/suspicious/noExplicitAny: generated service constructors are untyped
 const proto = (grpc.loadPackageDefinition(definition) as any).interop;
 
 const telemetry = createTelemetry();
