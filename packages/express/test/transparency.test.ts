@@ -7,6 +7,7 @@ import {
   startServer,
   type TestServer,
   TRANSPARENCY_ROUTES,
+  TRANSPARENCY_THROWN,
   type TransparencyContext,
 } from '@tracewire/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,32 +75,13 @@ function buildApp(
       if (!res.destroyed) res.send('ok');
     }, 300);
   });
-  app.get('/throw/sync', () => {
-    throw new Error('boom');
-  });
+  for (const [path, thrown] of Object.entries(TRANSPARENCY_THROWN)) {
+    app.get(path, () => {
+      throw thrown();
+    });
+  }
   app.get('/throw/async', async () => {
     throw new Error('async boom');
-  });
-  app.get('/throw/status', () => {
-    throw fail({ status: 403 }, 'nope');
-  });
-  app.get('/throw/status-code', () => {
-    throw fail({ statusCode: 404 }, 'gone');
-  });
-  app.get('/throw/expose', () => {
-    throw fail({ status: 400, expose: true }, 'bad input');
-  });
-  app.get('/throw/unavailable', () => {
-    throw fail({ status: 503 }, 'down: db at 10.1.2.3');
-  });
-  app.get('/throw/invalid-status', () => {
-    throw fail({ status: 999 }, 'weird');
-  });
-  app.get('/throw/non-error', () => {
-    throw { key: 'value' };
-  });
-  app.get('/throw/string', () => {
-    throw 'oops';
   });
   app.get('/throw/after-headers', (_req, res) => {
     res.status(200).set('x-partial', '1');

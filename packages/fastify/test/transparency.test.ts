@@ -1,5 +1,10 @@
 import { Readable } from 'node:stream';
-import { describeSeen, describeTransparency, type TransparencyContext } from '@tracewire/testing';
+import {
+  describeSeen,
+  describeTransparency,
+  TRANSPARENCY_THROWN,
+  type TransparencyContext,
+} from '@tracewire/testing';
 import { otelFastify } from '../src/index.js';
 import { type App, FASTIFY_VERSIONS, type FastifyFactory, listen } from './helpers.js';
 
@@ -11,7 +16,6 @@ function buildApp(fastify: FastifyFactory, { mode, telemetry, seen }: Transparen
       otelFastify({ tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider }),
     );
   }
-  const fail = (props: Record<string, unknown>, message: string) => Object.assign(new Error(message), props);
   app.get('/ok', (_request, reply) => {
     reply.send('ok');
   });
@@ -56,32 +60,13 @@ function buildApp(fastify: FastifyFactory, { mode, telemetry, seen }: Transparen
       if (!reply.raw.destroyed) reply.send('ok');
     }, 300);
   });
-  app.get('/throw/sync', () => {
-    throw new Error('boom');
-  });
+  for (const [path, thrown] of Object.entries(TRANSPARENCY_THROWN)) {
+    app.get(path, () => {
+      throw thrown();
+    });
+  }
   app.get('/throw/async', async () => {
     throw new Error('async boom');
-  });
-  app.get('/throw/status', () => {
-    throw fail({ status: 403 }, 'nope');
-  });
-  app.get('/throw/status-code', () => {
-    throw fail({ statusCode: 404 }, 'gone');
-  });
-  app.get('/throw/expose', () => {
-    throw fail({ status: 400, expose: true }, 'bad input');
-  });
-  app.get('/throw/unavailable', () => {
-    throw fail({ status: 503 }, 'down: db at 10.1.2.3');
-  });
-  app.get('/throw/invalid-status', () => {
-    throw fail({ status: 999 }, 'weird');
-  });
-  app.get('/throw/non-error', () => {
-    throw { key: 'value' };
-  });
-  app.get('/throw/string', () => {
-    throw 'oops';
   });
   app.get('/throw/after-headers', (_request, reply) => {
     reply.raw.writeHead(200, { 'x-partial': '1' });

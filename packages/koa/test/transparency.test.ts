@@ -12,6 +12,7 @@ import {
   rawRequest,
   startServer,
   type TestServer,
+  TRANSPARENCY_THROWN,
   type TransparencyContext,
 } from '@tracewire/testing';
 import type Koa from 'koa';
@@ -89,33 +90,14 @@ function buildApp(
     seen({ event: 'slow-done', aborted: ctx.req.destroyed });
     ctx.body = 'ok';
   });
-  router.get('/throw/sync', () => {
-    throw new Error('boom');
-  });
+  for (const [path, thrown] of Object.entries(TRANSPARENCY_THROWN)) {
+    router.get(path, () => {
+      throw thrown();
+    });
+  }
   router.get('/throw/async', async () => {
     await delay(1);
     throw new Error('async boom');
-  });
-  router.get('/throw/status', () => {
-    throw fail({ status: 403 }, 'nope');
-  });
-  router.get('/throw/status-code', () => {
-    throw fail({ statusCode: 404 }, 'gone');
-  });
-  router.get('/throw/expose', () => {
-    throw fail({ status: 400, expose: true }, 'bad input');
-  });
-  router.get('/throw/unavailable', () => {
-    throw fail({ status: 503 }, 'down: db at 10.1.2.3');
-  });
-  router.get('/throw/invalid-status', () => {
-    throw fail({ status: 999 }, 'weird');
-  });
-  router.get('/throw/non-error', () => {
-    throw { key: 'value' };
-  });
-  router.get('/throw/string', () => {
-    throw 'oops';
   });
   router.get('/throw/after-headers', (ctx) => {
     ctx.status = 200;

@@ -25,4 +25,5 @@ export {
   describeTransparency,
   TRANSPARENCY_CASES,
   TRANSPARENCY_ROUTES,
+  TRANSPARENCY_THROWN,
 } from './transparency.js';

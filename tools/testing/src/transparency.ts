@@ -65,6 +65,21 @@ export const TRANSPARENCY_ROUTES = [
   '/throw/after-headers',
 ] as const;
 
+/**
+ * What the standard `/throw/*` routes throw synchronously (all but `/throw/async` and
+ * `/throw/after-headers`), made fresh per request: register each as a route that throws `make()`.
+ */
+export const TRANSPARENCY_THROWN: Readonly<Record<string, () => unknown>> = {
+  '/throw/sync': () => new Error('boom'),
+  '/throw/status': () => Object.assign(new Error('nope'), { status: 403 }),
+  '/throw/status-code': () => Object.assign(new Error('gone'), { statusCode: 404 }),
+  '/throw/expose': () => Object.assign(new Error('bad input'), { status: 400, expose: true }),
+  '/throw/unavailable': () => Object.assign(new Error('down: db at 10.1.2.3'), { status: 503 }),
+  '/throw/invalid-status': () => Object.assign(new Error('weird'), { status: 999 }),
+  '/throw/non-error': () => ({ key: 'value' }),
+  '/throw/string': () => 'oops',
+};
+
 /** Whether the app runs with tracewire mounted. */
 export type TransparencyMode = 'bare' | 'instrumented';
 
