@@ -3,11 +3,14 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import {
   type Attributes,
+  type BatchObservableCallback,
   type Context,
   context,
   type Histogram,
+  type Meter,
   type MeterProvider,
   metrics,
+  type ObservableUpDownCounter,
   propagation,
   type Span,
   SpanKind,
@@ -15,7 +18,6 @@ import {
   type TextMapPropagator,
   type TracerProvider,
   trace,
-  type UpDownCounter,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import {
@@ -31,13 +33,32 @@ import {
   redactQuery,
   resolvePropagator,
 } from '@tracewire/core';
+import {
+  acquireConnection,
+  type Connection,
+  closeConnection,
+  DEFAULT_MAX_DESTINATIONS,
+  type DestinationStats,
+  DestinationTable,
+  openConnection,
+  releaseConnection,
+} from './internal/destinations.js';
 import { rateLimitedDiag } from './internal/diag.js';
 import { VERSION } from './version.js';
 
 export const METRIC_HTTP_CLIENT_REQUEST_DURATION = 'http.client.request.duration';
 export const METRIC_HTTP_CLIENT_OPEN_CONNECTIONS = 'http.client.open_connections';
+/** tracewire-specific (semconv has no HTTP name; after `db.client.connection.pending_requests`). */
+export const METRIC_HTTP_CLIENT_PENDING_REQUESTS = 'http.client.connection.pending_requests';
+/** tracewire-specific (semconv has no HTTP name; after `db.client.connection.wait_time`). */
+export const METRIC_HTTP_CLIENT_CONNECTION_WAIT_TIME = 'http.client.connection.wait_time';
+/** On CLIENT spans: seconds the request waited for a connection. */
+export const ATTR_TRACEWIRE_CONNECTION_WAIT_TIME = 'tracewire.http.client.connection.wait_time';
 const ATTR_URL_FULL = 'url.full';
 const SCOPE = '@tracewire/node';
+// undici's global dispatcher (what `fetch` uses): `.2` is undici ≥ 8's, `.1` the one Node's
+// bundled undici (and older undici) read and write. Both are read; a wrapper without `stats` is skipped.
+const GLOBAL_DISPATCHERS = [Symbol.for('undici.globalDispatcher.2'), Symbol.for('undici.globalDispatcher.1')];
 
 /** A destination as the baggage policy sees it. */
 export interface HttpDestination {
@@ -54,6 +75,19 @@ export interface HttpDestination {
  */
 export type TrustedDestinations = readonly (string | RegExp)[] | ((destination: HttpDestination) => boolean);
 
+/** Anything with undici's public `stats`: an `Agent` (stats per origin), a `Pool`, a `Client`. */
+export interface UndiciStatsSource {
+  readonly stats: unknown;
+}
+
+/**
+ * An undici dispatcher whose own queue tracewire should read: an `Agent` as is, a `Pool` (or
+ * `BalancedPool`) with the origin it serves (a pool's stats do not name it).
+ */
+export type UndiciDispatcherEntry =
+  | UndiciStatsSource
+  | { origin: string | URL; dispatcher: UndiciStatsSource };
+
 /** Options of {@link instrumentHttpClient} (and `start({ httpClient })`). */
 export interface HttpClientOptions {
   /** @default the global tracer provider, resolved per request */
@@ -66,29 +100,51 @@ export interface HttpClientOptions {
   trustedDestinations?: TrustedDestinations;
   /** Inject trace context into outgoing requests. @default true */
   propagate?: boolean;
+  /**
+   * Distinct destinations (`server.address`, `server.port`, `url.scheme`) the metrics keep apart;
+   * the rest are reported as `server.address` `_OTHER`. @default 1000
+   */
+  maxDestinations?: number;
+  /**
+   * undici dispatchers with a `connections` limit whose queue counts in
+   * `http.client.connection.pending_requests` (undici publishes no event for a request waiting in a
+   * Pool's own queue). The global dispatcher is always read. @default []
+   */
+  undiciDispatchers?: readonly UndiciDispatcherEntry[];
 }
 
 interface Exchange {
   span: Span;
   start: number;
-  attrs: Attributes;
+  method: string;
+  dest: DestinationStats;
+  status: number | undefined;
+  /** No connection yet: counted in `dest.pending`. */
+  waiting: boolean;
   ended: boolean;
 }
 
 interface Instruments {
   duration: Histogram;
-  open: UpDownCounter;
+  wait: Histogram;
+  meter: Meter;
+  observables: ObservableUpDownCounter[];
+  callback: BatchObservableCallback;
 }
 
 const INSTALLED = Symbol.for('tracewire.node.httpClient');
 
 /**
  * Instruments outgoing HTTP through `node:diagnostics_channel`, patching nothing: `fetch`/undici
- * (`undici:request:*`, `undici:client:connected`) and `node:http`/`https` (`http.client.request.*`,
- * `http.client.response.finish`). Each request gets a CLIENT span ended exactly once, context
- * injection (baggage only to trusted destinations), one `http.client.request.duration` measurement,
- * and connections are counted in `http.client.open_connections`. Requests made while tracing is
- * suppressed (the exporters' own) are left alone (T61). Hooks never throw into the app.
+ * (`undici:request:*`, `undici:client:connected`, `undici:client:sendHeaders`) and
+ * `node:http`/`https` (`http.client.request.*`, `http.client.response.finish`, the request's
+ * `socket` event). Each request gets a CLIENT span ended exactly once, context injection (baggage
+ * only to trusted destinations), one `http.client.request.duration` measurement and, once it has a
+ * connection, one `http.client.connection.wait_time` measurement (also on the span). Connections
+ * are counted by state in `http.client.open_connections`, requests without one in
+ * `http.client.connection.pending_requests`. Requests made while tracing is suppressed (the
+ * exporters' own) are left alone (T61). Hooks never throw into the app; metrics never break a
+ * request.
  *
  * Returns a function that unsubscribes. A second call while installed is a no-op returning a no-op.
  *
@@ -107,29 +163,117 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     );
     return () => {};
   }
+  const maxDestinations = options.maxDestinations ?? DEFAULT_MAX_DESTINATIONS;
+  if (!Number.isInteger(maxDestinations) || maxDestinations < 0) {
+    throw new TypeError(
+      `instrumentHttpClient: maxDestinations must be a non-negative integer, got ${String(maxDestinations)}`,
+    );
+  }
+  if (options.undiciDispatchers !== undefined && !Array.isArray(options.undiciDispatchers)) {
+    throw new TypeError('instrumentHttpClient: undiciDispatchers must be an array');
+  }
   holder[INSTALLED] = true;
   const trusted = trustPredicate(options.trustedDestinations ?? []);
   const propagate = options.propagate ?? true;
-  let instruments: Instruments | undefined;
-  const getInstruments = (): Instruments => {
+  const dispatchers = [...(options.undiciDispatchers ?? [])];
+  const table = new DestinationTable(maxDestinations);
+  const destOf = (d: HttpDestination): DestinationStats =>
+    table.get(d.protocol.replace(':', ''), d.hostname, d.port);
+
+  // Requests waiting in undici dispatchers' own queues (no Request object, no event yet).
+  const dispatcherQueues = (): Map<DestinationStats, number> => {
+    const out = new Map<DestinationStats, number>();
+    const seen = new Set<unknown>();
+    const add = (origin: unknown, stats: unknown): void => {
+      const queued = (stats as { queued?: unknown } | null | undefined)?.queued;
+      if (typeof queued !== 'number' || !(queued > 0)) return;
+      const dest = undiciDestination(String(origin));
+      if (dest === undefined) return;
+      const d = destOf(dest);
+      out.set(d, (out.get(d) ?? 0) + queued);
+    };
+    const read = (dispatcher: unknown, origin?: unknown): void => {
+      if (typeof dispatcher !== 'object' || dispatcher === null || seen.has(dispatcher)) return;
+      seen.add(dispatcher);
+      try {
+        const stats = (dispatcher as { stats?: unknown }).stats;
+        if (typeof stats !== 'object' || stats === null) return;
+        if (origin !== undefined) add(origin, stats);
+        else for (const [o, s] of Object.entries(stats)) add(o, s);
+      } catch (error) {
+        rateLimitedDiag(
+          'warn',
+          'http-client-dispatcher-stats',
+          'reading undici dispatcher stats failed',
+          error,
+        );
+      }
+    };
+    for (const symbol of GLOBAL_DISPATCHERS) read(holder[symbol]);
+    for (const entry of dispatchers) {
+      if (typeof entry === 'object' && entry !== null && 'dispatcher' in entry && 'origin' in entry)
+        read(entry.dispatcher, entry.origin);
+      else read(entry);
+    }
+    return out;
+  };
+
+  // undefined: not created yet; null: creating them failed (reported once, metrics stay off).
+  let instruments: Instruments | null | undefined;
+  const getInstruments = (): Instruments | null => {
     if (instruments !== undefined) return instruments;
-    const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, VERSION);
-    instruments = {
-      duration: meter.createHistogram(METRIC_HTTP_CLIENT_REQUEST_DURATION, {
+    instruments = null;
+    try {
+      const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, VERSION);
+      const duration = meter.createHistogram(METRIC_HTTP_CLIENT_REQUEST_DURATION, {
         description: 'Duration of HTTP client requests.',
         unit: 's',
         advice: { explicitBucketBoundaries: [...HTTP_DURATION_BUCKETS] },
-      }),
-      open: meter.createUpDownCounter(METRIC_HTTP_CLIENT_OPEN_CONNECTIONS, {
-        description: 'Number of outbound HTTP connections that are currently open.',
+      });
+      const wait = meter.createHistogram(METRIC_HTTP_CLIENT_CONNECTION_WAIT_TIME, {
+        description: 'Time an HTTP client request waited until it had a connection.',
+        unit: 's',
+        advice: { explicitBucketBoundaries: [...HTTP_DURATION_BUCKETS] },
+      });
+      const open = meter.createObservableUpDownCounter(METRIC_HTTP_CLIENT_OPEN_CONNECTIONS, {
+        description: 'Number of outbound HTTP connections that are currently active or idle on the client.',
         unit: '{connection}',
-      }),
-    };
+      });
+      const pending = meter.createObservableUpDownCounter(METRIC_HTTP_CLIENT_PENDING_REQUESTS, {
+        description: 'Number of HTTP client requests waiting for a connection.',
+        unit: '{request}',
+      });
+      const callback: BatchObservableCallback = (result) => {
+        try {
+          const queued = dispatcherQueues();
+          for (const d of table) {
+            result.observe(open, d.active, d.activeAttrs);
+            result.observe(open, d.idle, d.idleAttrs);
+            result.observe(pending, d.pending + (queued.get(d) ?? 0), d.attrs);
+          }
+        } catch (error) {
+          rateLimitedDiag('warn', 'http-client-observe', 'observing outgoing HTTP connections failed', error);
+        }
+      };
+      meter.addBatchObservableCallback(callback, [open, pending]);
+      instruments = { duration, wait, meter, observables: [open, pending], callback };
+    } catch (error) {
+      rateLimitedDiag('warn', 'http-client-instruments', 'creating outgoing HTTP instruments failed', error);
+    }
     return instruments;
+  };
+  const record = (name: 'duration' | 'wait', value: number, attrs: Attributes): void => {
+    try {
+      getInstruments()?.[name].record(value, attrs);
+    } catch (error) {
+      rateLimitedDiag('warn', `http-client-record-${name}`, `recording outgoing HTTP ${name} failed`, error);
+    }
   };
 
   const exchanges = new WeakMap<object, Exchange>();
-  const countedSockets = new WeakSet<object>();
+  // Counted sockets, and which counted connection each undici request was written to.
+  const connections = new WeakMap<object, Connection>();
+  const requestConnections = new WeakMap<object, Connection>();
 
   const begin = (
     key: object,
@@ -138,17 +282,17 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     pathAndQuery: string,
     inject: (name: string, value: string) => void,
     has: (name: string) => boolean,
-  ): void => {
+  ): Exchange | undefined => {
     const active = context.active();
-    if (isTracingSuppressed(active)) return;
+    if (isTracingSuppressed(active)) return undefined;
     const m = normalizeMethod(method);
-    const attrs: Attributes = {
+    const spanAttrs: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: m,
       [ATTR_SERVER_ADDRESS]: dest.hostname,
       [ATTR_SERVER_PORT]: dest.port,
       [ATTR_URL_SCHEME]: dest.protocol.replace(':', ''),
+      [ATTR_URL_FULL]: fullUrl(dest, pathAndQuery),
     };
-    const spanAttrs: Attributes = { ...attrs, [ATTR_URL_FULL]: fullUrl(dest, pathAndQuery) };
     if (m !== method) spanAttrs[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method.slice(0, 32);
     const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, VERSION);
     const span = tracer.startSpan(
@@ -156,8 +300,20 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
       { kind: SpanKind.CLIENT, attributes: spanAttrs },
       active,
     );
-    exchanges.set(key, { span, start: performance.now(), attrs, ended: false });
-    if (!propagate) return;
+    if (instruments === undefined) getInstruments(); // the observable counters exist from the first request
+    const d = destOf(dest);
+    d.pending++;
+    const ex: Exchange = {
+      span,
+      start: performance.now(),
+      method: m,
+      dest: d,
+      status: undefined,
+      waiting: true,
+      ended: false,
+    };
+    exchanges.set(key, ex);
+    if (!propagate) return ex;
     let ctx: Context = trace.setSpan(active, span);
     if (!trusted(dest)) ctx = propagation.deleteBaggage(ctx);
     const carrier: Record<string, string> = {};
@@ -170,37 +326,55 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
       // The app (or another library) may have injected already: never send a header twice.
       if (!has(name)) inject(name, value);
     }
+    return ex;
   };
 
-  const finish = (key: object, status: number | undefined, error: unknown): void => {
+  /** The request has its connection: it stops waiting, once. */
+  const connected = (ex: Exchange): void => {
+    if (!ex.waiting) return;
+    ex.waiting = false;
+    ex.dest.pending--;
+    const seconds = (performance.now() - ex.start) / 1000;
+    if (!ex.ended) ex.span.setAttribute(ATTR_TRACEWIRE_CONNECTION_WAIT_TIME, seconds);
+    record('wait', seconds, ex.dest.attrs);
+  };
+
+  const finish = (key: object, status: number | undefined, error: unknown, aborted = false): void => {
     const ex = exchanges.get(key);
     if (ex === undefined || ex.ended) return;
     ex.ended = true;
     exchanges.delete(key);
-    const attrs: Attributes = { ...ex.attrs };
-    if (status !== undefined) attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+    if (ex.waiting) {
+      // Never got a connection (refused, aborted while queued): no longer waiting, no wait time.
+      ex.waiting = false;
+      ex.dest.pending--;
+    }
+    const outcome: Attributes = {};
+    if (status !== undefined) outcome[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
     let errorType: string | undefined;
     if (error !== undefined) errorType = errorTypeOf(error);
-    else if (status === undefined) errorType = 'aborted';
+    else if (status === undefined || aborted) errorType = 'aborted';
     else if (status >= 400) errorType = String(status);
-    if (errorType !== undefined) attrs[ATTR_ERROR_TYPE] = errorType;
-    ex.span.setAttributes(attrs);
+    if (errorType !== undefined) outcome[ATTR_ERROR_TYPE] = errorType;
+    ex.span.setAttributes(outcome);
     if (errorType !== undefined) ex.span.setStatus({ code: SpanStatusCode.ERROR });
     ex.span.end();
-    getInstruments().duration.record((performance.now() - ex.start) / 1000, attrs);
+    record('duration', (performance.now() - ex.start) / 1000, {
+      [ATTR_HTTP_REQUEST_METHOD]: ex.method,
+      ...ex.dest.attrs,
+      ...outcome,
+    });
   };
 
-  const countSocket = (socket: Socket | null | undefined, dest: HttpDestination): void => {
-    if (socket === null || socket === undefined || countedSockets.has(socket)) return;
-    countedSockets.add(socket);
-    const attrs: Attributes = {
-      [ATTR_SERVER_ADDRESS]: dest.hostname,
-      [ATTR_SERVER_PORT]: dest.port,
-      [ATTR_URL_SCHEME]: dest.protocol.replace(':', ''),
-    };
-    const { open } = getInstruments();
-    open.add(1, attrs);
-    socket.once('close', () => open.add(-1, attrs));
+  /** Starts counting a socket (idle until a request is on it); stops when it closes. */
+  const track = (socket: Socket, dest: DestinationStats): Connection | undefined => {
+    const known = connections.get(socket);
+    if (known !== undefined) return known;
+    if (socket.closed) return undefined; // its 'close' already went by
+    const conn = openConnection(dest);
+    connections.set(socket, conn);
+    socket.once('close', () => closeConnection(conn));
+    return conn;
   };
 
   const guard =
@@ -213,12 +387,13 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
       }
     };
 
-  // node:http / https
+  // node:http / https. A request waits from its creation until the Agent assigns it a socket and
+  // that socket is connected (a new one): the Agent's `requests` queue when `maxSockets` is reached.
   const onHttpCreated = guard<{ request: ClientRequest }>('http.created', ({ request }) => {
     if (isTracingSuppressed(context.active())) return;
     const dest = httpDestination(request);
     if (dest === undefined) return;
-    begin(
+    const ex = begin(
       request,
       request.method,
       dest,
@@ -226,23 +401,41 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
       (k, v) => request.setHeader(k, v),
       (k) => request.hasHeader(k),
     );
-    request.once('socket', (socket: Socket) => {
-      try {
-        countSocket(socket, dest);
-      } catch {
-        // counting is best effort
-      }
-    });
-    request.once('close', () => finish(request, undefined, undefined));
+    if (ex === undefined) return;
+    let conn: Connection | undefined;
+    let closed = false;
+    request.once(
+      'socket',
+      guard<Socket>('http.socket', (socket) => {
+        // A new socket counts (and the request has its connection) once it is connected.
+        const assign = (): void => {
+          if (closed) return;
+          conn = track(socket, ex.dest);
+          if (conn !== undefined) acquireConnection(conn);
+          connected(ex);
+        };
+        if (socket.connecting) socket.once('connect', guard('http.connect', assign));
+        else assign();
+      }),
+    );
+    request.once(
+      'close',
+      guard('http.close', () => {
+        // The response is complete (or the request gave up): the socket goes back to the Agent.
+        closed = true;
+        if (conn !== undefined) releaseConnection(conn);
+        finish(request, undefined, undefined);
+      }),
+    );
   });
   const onHttpResponse = guard<{ request: ClientRequest; response: IncomingMessage }>(
     'http.response',
     ({ request, response }) => {
       if (!exchanges.has(request)) return;
       const status = response.statusCode;
-      const done = (): void => finish(request, status, undefined);
-      response.once('end', done);
-      response.once('close', done);
+      response.once('end', () => finish(request, status, undefined));
+      // Closed before the end (the connection died mid-response): the exchange failed.
+      response.once('close', () => finish(request, status, undefined, !response.complete));
     },
   );
   const onHttpError = guard<{ request: ClientRequest; error: unknown }>(
@@ -252,7 +445,8 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     },
   );
 
-  // fetch / undici
+  // fetch / undici. A request waits from `undici:request:create` (it was handed to a connection's
+  // client) until `undici:client:sendHeaders` (written to a connected socket).
   const onUndiciCreate = guard<{ request: UndiciRequest }>('undici.create', ({ request }) => {
     const dest = undiciDestination(request.origin);
     if (dest === undefined) return;
@@ -265,23 +459,41 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
       (k) => undiciHasHeader(request.headers, k),
     );
   });
+  const onUndiciSendHeaders = guard<{ request: UndiciRequest; socket?: Socket }>(
+    'undici.sendHeaders',
+    ({ request, socket }) => {
+      const conn = socket === undefined ? undefined : connections.get(socket);
+      if (conn !== undefined && !requestConnections.has(request)) {
+        acquireConnection(conn);
+        requestConnections.set(request, conn);
+      }
+      const ex = exchanges.get(request);
+      if (ex !== undefined) connected(ex);
+    },
+  );
+  const releaseUndici = (request: UndiciRequest): void => {
+    const conn = requestConnections.get(request);
+    if (conn === undefined) return;
+    requestConnections.delete(request);
+    releaseConnection(conn);
+  };
   const onUndiciHeaders = guard<{ request: UndiciRequest; response: { statusCode?: number } }>(
     'undici.headers',
     ({ request, response }) => {
       const ex = exchanges.get(request);
-      if (ex !== undefined && typeof response.statusCode === 'number')
-        ex.attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = response.statusCode;
+      if (ex !== undefined && typeof response.statusCode === 'number') ex.status = response.statusCode;
     },
   );
   const onUndiciTrailers = guard<{ request: UndiciRequest }>('undici.trailers', ({ request }) => {
+    releaseUndici(request);
     const ex = exchanges.get(request);
     if (ex === undefined) return;
-    const status = ex.attrs[ATTR_HTTP_RESPONSE_STATUS_CODE];
-    finish(request, typeof status === 'number' ? status : undefined, undefined);
+    finish(request, ex.status, undefined);
   });
   const onUndiciError = guard<{ request: UndiciRequest; error: unknown }>(
     'undici.error',
     ({ request, error }) => {
+      releaseUndici(request);
       finish(request, undefined, error);
     },
   );
@@ -293,7 +505,7 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     const protocol = connectParams.protocol ?? 'http:';
     const hostname = connectParams.hostname ?? '';
     const port = Number(connectParams.port) || (protocol === 'https:' ? 443 : 80);
-    countSocket(socket, { protocol, hostname, port });
+    track(socket, destOf({ protocol, hostname, port }));
   });
 
   const subscriptions: [string, (message: unknown) => void][] = [
@@ -301,6 +513,7 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     ['http.client.response.finish', onHttpResponse],
     ['http.client.request.error', onHttpError],
     ['undici:request:create', onUndiciCreate],
+    ['undici:client:sendHeaders', onUndiciSendHeaders],
     ['undici:request:headers', onUndiciHeaders],
     ['undici:request:trailers', onUndiciTrailers],
     ['undici:request:error', onUndiciError],
@@ -309,6 +522,13 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
   for (const [name, fn] of subscriptions) dc.subscribe(name, fn);
   return function stopHttpClientInstrumentation(): void {
     for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
+    if (instruments) {
+      try {
+        instruments.meter.removeBatchObservableCallback(instruments.callback, instruments.observables);
+      } catch {
+        // the provider may be shut down already
+      }
+    }
     delete holder[INSTALLED];
   };
 }

@@ -11,10 +11,19 @@ export type {
   InstalledPackage,
 } from './doctor.js';
 export { apiAccepts, formatDoctorReport, runDoctor } from './doctor.js';
-export type { HttpClientOptions, HttpDestination, TrustedDestinations } from './http-client.js';
+export type {
+  HttpClientOptions,
+  HttpDestination,
+  TrustedDestinations,
+  UndiciDispatcherEntry,
+  UndiciStatsSource,
+} from './http-client.js';
 export {
+  ATTR_TRACEWIRE_CONNECTION_WAIT_TIME,
   instrumentHttpClient,
+  METRIC_HTTP_CLIENT_CONNECTION_WAIT_TIME,
   METRIC_HTTP_CLIENT_OPEN_CONNECTIONS,
+  METRIC_HTTP_CLIENT_PENDING_REQUESTS,
   METRIC_HTTP_CLIENT_REQUEST_DURATION,
   trustPredicate,
 } from './http-client.js';

@@ -218,6 +218,18 @@ function validate(options: StartOptions): void {
   ) {
     throw new TypeError('start(options): serviceName must be a non-empty string');
   }
+  const http = options.httpClient;
+  if (typeof http === 'object' && http !== null) {
+    const max = http.maxDestinations;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 0)) {
+      throw new TypeError(
+        `start(options): httpClient.maxDestinations must be a non-negative integer, got ${String(max)}`,
+      );
+    }
+    if (http.undiciDispatchers !== undefined && !Array.isArray(http.undiciDispatchers)) {
+      throw new TypeError('start(options): httpClient.undiciDispatchers must be an array');
+    }
+  }
 }
 
 interface Flushable {
