@@ -1,5 +1,20 @@
 // Public API of @tracewire/grpc. An explicit list: nothing under ./internal is exported.
 
+export type { GrpcChannelMetrics, OtelGrpcChannelOptions } from './channel-metrics.js';
+export { instrumentGrpcChannel } from './channel-metrics.js';
+export {
+  ATTR_GRPC_DISCONNECT_ERROR,
+  MAX_CHANNEL_TARGETS,
+  METRIC_CHANNEL_ACTIVE_CALLS,
+  METRIC_CHANNEL_STREAM_WAIT,
+  METRIC_CHANNEL_WAITING_CALLS,
+  METRIC_SUBCHANNEL_ATTEMPTS_FAILED,
+  METRIC_SUBCHANNEL_ATTEMPTS_SUCCEEDED,
+  METRIC_SUBCHANNEL_DISCONNECTIONS,
+  METRIC_SUBCHANNEL_OPEN_CONNECTIONS,
+  STREAM_WAIT_BUCKETS,
+  TARGET_OTHER,
+} from './channel-names.js';
 export { otelGrpcClientInterceptor } from './client-interceptor.js';
 export type { MetadataLike } from './metadata-carrier.js';
 export { grpcMetadataGetter, grpcMetadataSetter } from './metadata-carrier.js';
