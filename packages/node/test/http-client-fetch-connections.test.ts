@@ -77,7 +77,6 @@ describe('global fetch (Node-bundled undici)', () => {
       }
       await work;
       const top = samples.reduce((best, s) => (s.pending > best.pending ? s : best));
-      console.log(`fetch (bundled undici ${process.versions.undici}): peak ${JSON.stringify(top)}`);
       expect(top).toEqual({ pending: 8, active: 2, idle: 0 });
       expect(await sample()).toEqual({ pending: 0, active: 0, idle: 2 });
       const waits = await telemetry.points('http.client.connection.wait_time');
