@@ -31,3 +31,28 @@ export async function grpcLoad(port, seconds, concurrency = 32) {
     latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   return { total: latencies.length, average: latencies.length / elapsed, p50: pct(50), p99: pct(99), errors };
 }
+
+/**
+ * Exactly `amount` unary GetUser calls from `concurrency` callers on one client (for the
+ * instruction counts, which divide by a known number of calls). Returns the number of errors.
+ */
+export async function grpcCalls(port, amount, concurrency = 8) {
+  const { proto, grpc } = require('./grpc-service.cjs');
+  const client = new proto.Users(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  let left = amount;
+  let errors = 0;
+  const worker = async () => {
+    while (left > 0) {
+      left--;
+      await new Promise((resolve) =>
+        client.GetUser({ id: '42' }, (err) => {
+          if (err) errors++;
+          resolve();
+        }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  client.close();
+  return errors;
+}

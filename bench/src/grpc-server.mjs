@@ -9,7 +9,10 @@ if (variant === 'tracewire-off') setupSdk('off');
 
 const require = createRequire(import.meta.url);
 const { serveGrpc, grpc } = require('./grpc-service.cjs');
-const { otelGrpcServerInterceptor } = await import('@tracewire/grpc');
+// TRACEWIRE_GRPC_MODULE: another build of @tracewire/grpc (a path), for before/after instruction
+// counts (`src/instructions.mjs`); GRPC_CONVENTIONS: the interceptor's `metricConventions`.
+const { otelGrpcServerInterceptor } = await import(process.env.TRACEWIRE_GRPC_MODULE ?? '@tracewire/grpc');
+const conventions = process.env.GRPC_CONVENTIONS;
 
 /** The "SDK floor" for gRPC: one SERVER span, a duration histogram and an in-flight counter. */
 function floorInterceptor() {
@@ -51,6 +54,8 @@ function floorInterceptor() {
 }
 
 const interceptors = [];
-if (variant.startsWith('tracewire')) interceptors.push(otelGrpcServerInterceptor());
+if (variant.startsWith('tracewire')) {
+  interceptors.push(otelGrpcServerInterceptor(conventions ? { metricConventions: conventions } : undefined));
+}
 if (variant === 'floor') interceptors.push(floorInterceptor());
 serveGrpc(interceptors, census);

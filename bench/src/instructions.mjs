@@ -2,8 +2,13 @@
 // count is the same from run to run whatever else the machine is doing, which req/s on a shared
 // 2-core machine are not. Not part of `npm run bench`; needs valgrind.
 //
-//   node src/instructions.mjs <express|koa|nest|fastify> <variant> [requests]
+//   node src/instructions.mjs <express|koa|nest|fastify|grpc> <variant> [requests]
 //   INSTR_FUNCTIONS=1 node src/instructions.mjs koa tracewire-nosdk      # also: where they go
+//
+// The grpc suite drives `grpc-server.mjs` with a grpc-js client (unary GetUser calls, 8 in
+// flight) from this process. TRACEWIRE_GRPC_MODULE=<path to a build's index.js> runs the server on
+// another build of @tracewire/grpc (before/after comparisons), GRPC_CONVENTIONS=grpc|both sets
+// the interceptor's `metricConventions`.
 //
 // The server runs under callgrind with instrumentation off; after a warm-up (INSTR_WARMUP requests,
 // default 6000, so that V8 has optimized the request path) counting is switched on for `requests`
@@ -20,6 +25,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { grpcCalls } from './grpc-load.mjs';
 
 const [suite = 'koa', variant = 'tracewire', amountArg = '3000'] = process.argv.slice(2);
 const AMOUNT = Number(amountArg);
@@ -32,8 +38,10 @@ const scripts = {
   koa: './koa-server.mjs',
   nest: './nest-server.mjs',
   fastify: './fastify-server.mjs',
+  grpc: './grpc-server.mjs',
 };
-if (scripts[suite] === undefined) throw new Error(`unknown suite ${suite} (express, koa, nest, fastify)`);
+if (scripts[suite] === undefined)
+  throw new Error(`unknown suite ${suite} (express, koa, nest, fastify, grpc)`);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tracewire-instr-'));
 const nodeFlags = ['--single-threaded-gc', ...(FUNCTIONS ? ['--perf-basic-prof'] : [])];
@@ -55,11 +63,13 @@ const port = await new Promise((resolve, reject) => {
 });
 const url = `http://127.0.0.1:${port}/users/42`;
 const fire = (amount) =>
-  new Promise((resolve, reject) =>
-    autocannon({ url, connections: 8, amount, timeout: 60 }, (err, res) =>
-      err ? reject(err) : resolve(res),
-    ),
-  );
+  suite === 'grpc'
+    ? grpcCalls(port, amount, 8).then((errors) => ({ non2xx: errors }))
+    : new Promise((resolve, reject) =>
+        autocannon({ url, connections: 8, amount, timeout: 60 }, (err, res) =>
+          err ? reject(err) : resolve(res),
+        ),
+      );
 const control = (...args) =>
   execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
 
@@ -78,7 +88,7 @@ child.kill('SIGKILL');
 const file = path.join(dir, dumped() ?? '');
 const total = Number(readFileSync(file, 'utf8').match(/^totals: (\d+)/m)?.[1] ?? NaN);
 console.log(
-  `${suite}/${variant}: ${(total / AMOUNT / 1000).toFixed(1)}k instructions per request (${AMOUNT} requests, ${res.non2xx} non-2xx)`,
+  `${suite}/${variant}: ${(total / AMOUNT / 1000).toFixed(1)}k instructions per request (${AMOUNT} requests, ${res.non2xx} ${suite === 'grpc' ? 'errors' : 'non-2xx'})`,
 );
 
 if (FUNCTIONS) {

@@ -23,7 +23,8 @@ import { GrpcCode, grpcCodeName, isGrpcCode } from '@tracewire/errors';
 import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
 import { cap, MAX_STATUS_MESSAGE_LENGTH } from './internal/limits.js';
 import { callKind, type MethodInfo } from './internal/method.js';
-import { parseTarget, type ServerEndpoint } from './internal/target.js';
+import { byteLength } from './internal/sizes.js';
+import { canonicalTarget, parseTarget, type ServerEndpoint } from './internal/target.js';
 import { grpcMetadataSetter } from './metadata-carrier.js';
 import type { GrpcCallKind, OtelGrpcClientOptions } from './options.js';
 import { validateGrpcOptions } from './options.js';
@@ -51,6 +52,19 @@ const SUPPRESS_TRACING_KEY = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_
  * registering it twice (client and call options) still gives one span.
  */
 const CLIENT_CALL = Symbol.for('tracewire.grpc.client.call');
+
+/**
+ * Marks a method definition whose (de)serializers this interceptor wrapped to measure message
+ * sizes. grpc-js builds one definition object per call; one seen twice is shared, and not wrapped
+ * again.
+ */
+const SIZED = Symbol.for('tracewire.grpc.client.sized');
+
+/** The per-call method definition grpc-js hands to interceptors (and serializes with). */
+interface SerializingDefinition {
+  requestSerialize: (value: any) => Buffer;
+  responseDeserialize: (bytes: Buffer) => any;
+}
 
 /**
  * A grpc-js client interceptor that gives every call one CLIENT span, the RPC client metrics, and
@@ -103,6 +117,8 @@ class ClientInstrumentation extends GrpcInstrumentation {
   readonly activeAttributes: Attributes;
   /** The method info used for metrics of calls answered UNIMPLEMENTED. */
   readonly other: MethodInfo;
+  /** `grpc.target` (A66): the canonical target, or `other` without the `target` option. */
+  readonly grpcTarget: string;
   readonly #spanAttributes = new WeakMap<MethodInfo, Attributes>();
 
   constructor(options: OtelGrpcClientOptions | undefined) {
@@ -113,6 +129,7 @@ class ClientInstrumentation extends GrpcInstrumentation {
     this.#addEndpoint(active);
     this.activeAttributes = Object.freeze(active);
     this.other = this.methods.get(RPC_METHOD_OTHER);
+    this.grpcTarget = canonicalTarget(this.options.target);
   }
 
   #addEndpoint(attributes: Attributes): void {
@@ -132,7 +149,43 @@ class ClientInstrumentation extends GrpcInstrumentation {
     const info = this.methods.get(definition.path);
     if (this.isIgnored(info)) return undefined;
     marks[CLIENT_CALL] = true;
-    return new ClientCall(this, info, callKind(definition.requestStream, definition.responseStream), parent);
+    const call = new ClientCall(
+      this,
+      info,
+      callKind(definition.requestStream, definition.responseStream),
+      parent,
+    );
+    if (this.grpcMetrics) call.measure(definition as unknown as SerializingDefinition);
+    return call;
+  }
+
+  /**
+   * The A66 attribute set of `grpc.client.attempt.started` (cached per method). A path the server
+   * answered UNIMPLEMENTED before is counted as `other` from the start.
+   */
+  override grpcStartAttributes(info: MethodInfo): Attributes {
+    if (info.unimplemented) return this.grpcStartAttributes(this.other);
+    let attributes = info.grpcStartAttributes;
+    if (attributes === undefined) {
+      attributes = Object.freeze({ 'grpc.method': info.grpcMethod, 'grpc.target': this.grpcTarget });
+      info.grpcStartAttributes = attributes;
+    }
+    return attributes;
+  }
+
+  /** The A66 attribute set of the end-of-call `grpc.client.*` instruments (cached). */
+  override grpcAttributes(info: MethodInfo, code: number): Attributes {
+    const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
+    let attributes = info.grpcAttributes[index];
+    if (attributes === undefined) {
+      attributes = Object.freeze({
+        'grpc.method': info.grpcMethod,
+        'grpc.target': this.grpcTarget,
+        'grpc.status': grpcCodeName(index),
+      });
+      info.grpcAttributes[index] = attributes;
+    }
+    return attributes;
   }
 
   /** The start attributes of a method's spans (shared: the SDK copies them). */
@@ -176,7 +229,12 @@ class ClientCall {
   #span: Span | undefined;
   #instruments: RpcInstruments | undefined;
   #startedAt = 0;
+  /** When the interceptor was invoked (A66 `grpc.client.call.duration` starts before serialization). */
+  readonly #callStartedAt: number = performance.now();
   #ended = false;
+  /** A66 message sizes (bytes, serialized); -1: not measured. */
+  #sentBytes = -1;
+  #rcvdBytes = -1;
 
   constructor(owner: ClientInstrumentation, info: MethodInfo, kind: GrpcCallKind, parent: Context) {
     this.#owner = owner;
@@ -207,6 +265,44 @@ class ClientCall {
         next(this.#begin(metadata), listener);
       },
     };
+  }
+
+  /**
+   * Measures the call's message sizes by wrapping the serializer and deserializer of its method
+   * definition: grpc-js builds that object for this one call and serializes each request (and
+   * deserializes each response) with it below every interceptor, so the lengths are the
+   * serialized, uncompressed message sizes. A definition already wrapped (shared between calls) is
+   * left alone and the sizes of that call are not recorded.
+   */
+  measure(definition: SerializingDefinition): void {
+    try {
+      const marks = definition as unknown as Record<symbol, unknown>;
+      if (marks[SIZED] !== undefined || Object.isFrozen(definition)) return;
+      const serialize = definition.requestSerialize;
+      const deserialize = definition.responseDeserialize;
+      if (typeof serialize !== 'function' || typeof deserialize !== 'function') return;
+      marks[SIZED] = true;
+      this.#sentBytes = 0;
+      this.#rcvdBytes = 0;
+      definition.requestSerialize = (value: unknown): Buffer => {
+        const out = serialize(value);
+        if (this.#sentBytes >= 0 && !this.#ended) {
+          const size = byteLength(out);
+          this.#sentBytes = size < 0 ? -1 : this.#sentBytes + size;
+        }
+        return out;
+      };
+      definition.responseDeserialize = (bytes: Buffer): unknown => {
+        if (this.#rcvdBytes >= 0 && !this.#ended) {
+          const size = byteLength(bytes);
+          this.#rcvdBytes = size < 0 ? -1 : this.#rcvdBytes + size;
+        }
+        return deserialize(bytes);
+      };
+    } catch {
+      this.#sentBytes = -1;
+      this.#rcvdBytes = -1;
+    }
   }
 
   /** Starts the span and returns the metadata to send: a copy carrying the span's context. */
@@ -256,7 +352,7 @@ class ClientCall {
       }
 
       const instruments = owner.instruments();
-      instruments.active.add(1, owner.activeAttributes);
+      owner.startCall(instruments, this.#info, owner.activeAttributes);
       this.#instruments = instruments;
     } catch (error) {
       owner.diag.error('client-start', 'could not start the gRPC client span; the call continues', error);
@@ -318,11 +414,24 @@ class ClientCall {
           });
         }
       }
-      if (unknownMethod) info = owner.other;
+      if (unknownMethod) {
+        info.unimplemented = true;
+        info = owner.other;
+      }
     } catch (error) {
       this.#ended = true;
       owner.diag.error('client-end', 'could not record the end of a gRPC client call', error);
     }
-    owner.finishCall(span, this.#instruments, this.#startedAt, info, code, owner.activeAttributes);
+    owner.finishCall(
+      span,
+      this.#instruments,
+      this.#startedAt,
+      info,
+      code,
+      owner.activeAttributes,
+      this.#sentBytes,
+      this.#rcvdBytes,
+      this.#callStartedAt,
+    );
   }
 }

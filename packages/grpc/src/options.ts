@@ -63,7 +63,19 @@ export interface GrpcInstrumentationOptions {
    * captured. @default {} (nothing)
    */
   captureMetadata?: GrpcCaptureMetadata;
+  /**
+   * Which metric names to record. `'otel'`: the OpenTelemetry RPC semantic conventions
+   * (`rpc.server.call.duration`, `rpc.server.active_requests`, ...). `'grpc'`: gRPC's own names,
+   * gRFC A66 (`grpc.server.call.duration`, `grpc.client.attempt.started`, message sizes, ...), with
+   * the attributes `grpc.method`, `grpc.status` and, on the client, `grpc.target`. `'both'`: every
+   * instrument of both, each recorded once per call. Spans are the same in every mode.
+   * @default 'otel'
+   */
+  metricConventions?: GrpcMetricConventions;
 }
+
+/** The metric naming schemes: OpenTelemetry RPC semconv, gRPC's gRFC A66, or both. */
+export type GrpcMetricConventions = 'otel' | 'grpc' | 'both';
 
 /** Options of `otelGrpcServerInterceptor`. */
 export interface OtelGrpcServerOptions extends GrpcInstrumentationOptions {
@@ -137,6 +149,17 @@ export function validateGrpcOptions(options: unknown, owner: string, side: 'serv
         );
       }
     }
+  }
+  const conventions = o.metricConventions;
+  if (
+    conventions !== undefined &&
+    conventions !== 'otel' &&
+    conventions !== 'grpc' &&
+    conventions !== 'both'
+  ) {
+    throw new TypeError(
+      `${owner}: options.metricConventions must be 'otel', 'grpc' or 'both', got ${typeof conventions === 'string' ? JSON.stringify(conventions.slice(0, 32)) : describeType(conventions)}`,
+    );
   }
   const redact = o.redactErrorDetails;
   if (redact !== undefined) {

@@ -20,9 +20,11 @@ import {
 import { ATTR_ERROR_TYPE, extractContext, isPublicRequest, parseHost } from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode, isServerError, TRACE_ID_METADATA_KEY } from '@tracewire/errors';
 import { hostOf, peerOf } from './internal/connection.js';
+import { hasContextManager } from './internal/context-probe.js';
 import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
 import { cap, MAX_STATUS_MESSAGE_LENGTH } from './internal/limits.js';
 import { callKind, type MethodInfo } from './internal/method.js';
+import { byteLength, type MessageDecoder, serverDecoder } from './internal/sizes.js';
 import { sentStatusCode, statusWithoutResponse } from './internal/status.js';
 import { grpcMetadataGetter } from './metadata-carrier.js';
 import type { GrpcCallKind, GrpcRequestInfo, OtelGrpcServerOptions } from './options.js';
@@ -78,8 +80,12 @@ export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): Serv
     try {
       const info = owner.methods.get(methodDescriptor.path);
       if (!owner.isIgnored(info)) {
-        const kind = callKind(methodDescriptor.requestStream, methodDescriptor.responseStream);
-        responder = new ServerCall(owner, info, kind, call).responder;
+        if (owner.idle()) {
+          responder = new IdleServerCall(owner).responder;
+        } else {
+          const kind = callKind(methodDescriptor.requestStream, methodDescriptor.responseStream);
+          responder = new ServerCall(owner, info, kind, call, methodDescriptor).responder;
+        }
       }
     } catch (error) {
       owner.diag.error(
@@ -94,12 +100,35 @@ export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): Serv
 
 class ServerInstrumentation extends GrpcInstrumentation {
   readonly options: OtelGrpcServerOptions;
+  /** No hook, predicate or capture list that needs a call's telemetry (see {@link idle}). */
+  readonly #plain: boolean;
   #lastHost: string | undefined;
   #lastEndpoint: { address: string; port: number | undefined } | undefined;
 
   constructor(options: OtelGrpcServerOptions | undefined) {
     super(options, 'server');
     this.options = { ...options };
+    const o = this.options;
+    this.#plain =
+      o.requestHook === undefined &&
+      o.responseHook === undefined &&
+      (o.publicEndpoint === undefined || o.publicEndpoint === false) &&
+      o.redactErrorDetails === undefined &&
+      this.captureRequest.length === 0 &&
+      this.captureResponse.length === 0;
+  }
+
+  /**
+   * Whether a call can go without telemetry at all: no SDK (the tracer and the meter are the API's
+   * no-ops), no context manager (nothing would see an entered context), and no option that needs
+   * the call. Such a call only gets the caller's trace id in the trailers of an error status, as
+   * with a no-op span (see {@link IdleServerCall}). Checked per call: an SDK registered later is
+   * used from the next call on.
+   */
+  idle(): boolean {
+    if (!this.#plain) return false;
+    this.tracer();
+    return this.tracerIsNoop() && this.instruments().noop && !hasContextManager();
   }
 
   /** `server.address`/`server.port` from `:authority` (caller-chosen: validated, spans only). */
@@ -127,6 +156,27 @@ class ServerInstrumentation extends GrpcInstrumentation {
       if (isServerError(index)) a[ATTR_ERROR_TYPE] = name;
       attributes = Object.freeze(a);
       info.durationAttributes[index] = attributes;
+    }
+    return attributes;
+  }
+
+  /** The A66 attribute set of `grpc.server.call.started` (cached per method). */
+  override grpcStartAttributes(info: MethodInfo): Attributes {
+    let attributes = info.grpcStartAttributes;
+    if (attributes === undefined) {
+      attributes = Object.freeze({ 'grpc.method': info.grpcMethod });
+      info.grpcStartAttributes = attributes;
+    }
+    return attributes;
+  }
+
+  /** The A66 attribute set of the end-of-call `grpc.server.call.*` instruments (cached). */
+  override grpcAttributes(info: MethodInfo, code: number): Attributes {
+    const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
+    let attributes = info.grpcAttributes[index];
+    if (attributes === undefined) {
+      attributes = Object.freeze({ 'grpc.method': info.grpcMethod, 'grpc.status': grpcCodeName(index) });
+      info.grpcAttributes[index] = attributes;
     }
     return attributes;
   }
@@ -170,28 +220,29 @@ class ServerCall {
   /** Its details as the handler gave them (for the span), only for non-OK statuses. */
   #sentDetails: unknown;
   #ended = false;
+  /** A66 message sizes (bytes): sent, and received (-1: not measurable). */
+  #sentBytes = 0;
+  #rcvdBytes = 0;
+  #decoder: MessageDecoder | undefined;
 
   constructor(
     owner: ServerInstrumentation,
     info: MethodInfo,
     kind: GrpcCallKind,
     call: ServerInterceptingCallInterface,
+    descriptor: ServerMethodDefinition<any, any>,
   ) {
     this.#owner = owner;
     this.#info = info;
     this.#kind = kind;
     this.#call = call;
+    const sizes = owner.grpcMetrics;
     // Listeners declare their `next` parameter: grpc-js tells listener shapes apart by arity.
     const listener: ServerListener = {
       onReceiveMetadata: (metadata: Metadata, next: (metadata: Metadata) => void): void => {
         const ctx = this.#begin(metadata);
         if (ctx === undefined) next(metadata);
         else context.with(ctx, next, undefined, metadata);
-      },
-      onReceiveMessage: (message: unknown, next: (message: unknown) => void): void => {
-        const ctx = this.#context;
-        if (ctx === undefined) next(message);
-        else context.with(ctx, next, undefined, message);
       },
       onReceiveHalfClose: (next: () => void): void => {
         const ctx = this.#context;
@@ -202,11 +253,35 @@ class ServerCall {
       // when the stream closed without one: the one place where the call is over for sure.
       onCancel: (): void => this.#end(),
     };
+    // A request message runs application code only when requests stream (the handler's `data`
+    // listeners). Unary and server-streaming handlers start at half-close: grpc-js only stores
+    // their request when it arrives, so that event is passed on as is (no context entered).
+    const streaming = kind === 'client_stream' || kind === 'bidi';
+    if (streaming) {
+      listener.onReceiveMessage = (message: unknown, next: (message: unknown) => void): void => {
+        if (sizes) this.#received();
+        const ctx = this.#context;
+        if (ctx === undefined) next(message);
+        else context.with(ctx, next, undefined, message);
+      };
+    } else if (sizes) {
+      listener.onReceiveMessage = (message: unknown, next: (message: unknown) => void): void => {
+        this.#received();
+        next(message);
+      };
+    }
     const responder: Responder = {
       start: (next: (listener?: ServerListener) => void): void => next(listener),
       sendStatus: (status: OutgoingStatus, next: (status: OutgoingStatus) => void): void =>
         next(this.#onStatus(status)),
     };
+    if (sizes) {
+      const serialize = descriptor.responseSerialize;
+      responder.sendMessage = (message: unknown, next: (message: unknown) => void): void => {
+        this.#countSent(serialize, message);
+        next(message);
+      };
+    }
     if (owner.captureResponse.length > 0) {
       responder.sendMetadata = (metadata: Metadata, next: (metadata: Metadata) => void): void => {
         this.#captureResponse(metadata);
@@ -273,8 +348,10 @@ class ServerCall {
 
       const span = tracer.startSpan(info.spanName, { kind: SpanKind.SERVER, attributes, links }, parent);
       this.#span = span;
+      // Without a context manager, entering a context changes nothing: the events are passed on
+      // directly (#context stays undefined).
       const ctx = noop ? parent : trace.setSpan(parent, span);
-      this.#context = ctx;
+      if (hasContextManager()) this.#context = ctx;
 
       if (owner.captureRequest.length > 0 && span.isRecording()) {
         owner.captureMetadata(span, ATTR_RPC_REQUEST_METADATA_PREFIX, owner.captureRequest, metadata);
@@ -287,12 +364,45 @@ class ServerCall {
 
       // The decrement uses this same instruments object and the same attribute object.
       const instruments = owner.instruments();
-      instruments.active.add(1, info.attributes);
+      owner.startCall(instruments, info, info.attributes);
       this.#instruments = instruments;
-      return ctx;
+      return this.#context;
     } catch (error) {
       owner.diag.error('server-start', 'could not start the gRPC server span; the call continues', error);
       return this.#context;
+    }
+  }
+
+  /**
+   * Adds the size of the request message being delivered: the length prefix of the last message
+   * grpc-js's per-call decoder read (the size on the wire, compressed if the client compressed).
+   */
+  #received(): void {
+    if (this.#span === undefined || this.#ended || this.#rcvdBytes < 0) return;
+    let decoder = this.#decoder;
+    if (decoder === undefined) {
+      decoder = serverDecoder(this.#call);
+      if (decoder === undefined) {
+        this.#rcvdBytes = -1;
+        return;
+      }
+      this.#decoder = decoder;
+    }
+    const size = decoder.readMessageSize;
+    if (size >= 0) this.#rcvdBytes += size;
+  }
+
+  /**
+   * Adds the size of a response message: its serialized length. grpc-js serializes it again below
+   * this interceptor (and never compresses responses), so this is the size on the wire.
+   */
+  #countSent(serialize: ((value: any) => Buffer) | undefined, message: unknown): void {
+    if (this.#span === undefined || this.#ended || this.#sentBytes < 0 || serialize === undefined) return;
+    try {
+      const size = byteLength(serialize(message));
+      this.#sentBytes = size < 0 ? -1 : this.#sentBytes + size;
+    } catch {
+      // grpc-js fails the same serialization below and sends INTERNAL; nothing was sent.
     }
   }
 
@@ -413,6 +523,71 @@ class ServerCall {
     } catch (error) {
       owner.diag.error('server-end', 'could not record the end of a gRPC server call', error);
     }
-    owner.finishCall(span, this.#instruments, this.#startedAt, info, code, info.attributes);
+    owner.finishCall(
+      span,
+      this.#instruments,
+      this.#startedAt,
+      info,
+      code,
+      info.attributes,
+      this.#sentBytes,
+      this.#rcvdBytes,
+    );
+  }
+}
+
+/**
+ * A call served while nothing records (see {@link ServerInstrumentation.idle}): no span, no
+ * metric, no context. What is left is what a no-op span would give: an error status carries the
+ * caller's trace id (from the request's trace context, extracted only then) in a copy of its
+ * trailers. OK statuses pass through untouched.
+ */
+class IdleServerCall {
+  readonly responder: Responder;
+  readonly #owner: ServerInstrumentation;
+  #metadata: Metadata | undefined;
+  #done = false;
+
+  constructor(owner: ServerInstrumentation) {
+    this.#owner = owner;
+    // Listeners declare their `next` parameter: grpc-js tells listener shapes apart by arity.
+    const listener: ServerListener = {
+      // No SERVER_CALL mark: a second tracewire interceptor with options (hooks) still gets the
+      // call, and two idle ones write the same trace id (set, not appended).
+      onReceiveMetadata: (metadata: Metadata, next: (metadata: Metadata) => void): void => {
+        this.#metadata = metadata;
+        next(metadata);
+      },
+    };
+    this.responder = {
+      start: (next: (listener?: ServerListener) => void): void => next(listener),
+      sendStatus: (status: OutgoingStatus, next: (status: OutgoingStatus) => void): void =>
+        next(this.#onStatus(status)),
+    };
+  }
+
+  #onStatus(status: OutgoingStatus): OutgoingStatus {
+    const metadata = this.#metadata;
+    if (this.#done || metadata === undefined) return status;
+    this.#done = true;
+    if (status.code === GrpcCode.OK) return status;
+    const owner = this.#owner;
+    try {
+      const parent = extractContext(metadata, {
+        context: ROOT_CONTEXT,
+        propagator: owner.propagator(),
+        getter: grpcMetadataGetter,
+      });
+      const remote = trace.getSpanContext(parent);
+      if (remote === undefined || !isSpanContextValid(remote)) return status;
+      return owner.withTraceId(status, status.details, trace.wrapSpanContext(remote));
+    } catch (error) {
+      owner.diag.error(
+        'server-status',
+        'could not add the trace id to a gRPC status; it is sent unchanged',
+        error,
+      );
+      return status;
+    }
   }
 }

@@ -1,5 +1,6 @@
 import type {
   Attributes,
+  Counter,
   Histogram,
   Meter,
   Span,
@@ -7,11 +8,23 @@ import type {
   Tracer,
   UpDownCounter,
 } from '@opentelemetry/api';
+import { createNoopMeter } from '@opentelemetry/api';
 import { callHook, LazyInstruments, LazyTracer, RateLimitedDiag, resolvePropagator } from '@tracewire/core';
 import type { MetadataLike } from '../metadata-carrier.js';
 import type { GrpcInstrumentationOptions, GrpcMethodMatcher } from '../options.js';
 import { DEFAULT_IGNORE } from '../options.js';
 import {
+  GRPC_LATENCY_BUCKETS,
+  GRPC_SIZE_BUCKETS,
+  METRIC_GRPC_CLIENT_ATTEMPT_DURATION,
+  METRIC_GRPC_CLIENT_ATTEMPT_RCVD_SIZE,
+  METRIC_GRPC_CLIENT_ATTEMPT_SENT_SIZE,
+  METRIC_GRPC_CLIENT_ATTEMPT_STARTED,
+  METRIC_GRPC_CLIENT_CALL_DURATION,
+  METRIC_GRPC_SERVER_CALL_DURATION,
+  METRIC_GRPC_SERVER_CALL_RCVD_SIZE,
+  METRIC_GRPC_SERVER_CALL_SENT_SIZE,
+  METRIC_GRPC_SERVER_CALL_STARTED,
   METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
   METRIC_RPC_CLIENT_CALL_DURATION,
   METRIC_RPC_SERVER_ACTIVE_REQUESTS,
@@ -22,11 +35,32 @@ import { SCOPE_NAME, VERSION } from '../version.js';
 import { cap, MAX_METADATA_VALUE_LENGTH, MAX_METADATA_VALUES } from './limits.js';
 import { IgnoreList, type MethodInfo, MethodTable } from './method.js';
 
-/** The two instruments of one side. */
+/**
+ * The instruments of one side: the OpenTelemetry RPC ones (`metricConventions` `'otel'` or
+ * `'both'`) and the gRFC A66 ones (`'grpc'` or `'both'`); those of a convention not selected are
+ * undefined.
+ */
 export interface RpcInstruments {
-  duration: Histogram<Attributes>;
-  active: UpDownCounter<Attributes>;
+  /** `rpc.<side>.call.duration` */
+  duration: Histogram<Attributes> | undefined;
+  /** `rpc.<side>.active_requests` */
+  active: UpDownCounter<Attributes> | undefined;
+  /** `grpc.server.call.started` / `grpc.client.attempt.started` */
+  started: Counter<Attributes> | undefined;
+  /** `grpc.server.call.duration` / `grpc.client.attempt.duration` */
+  grpcDuration: Histogram<Attributes> | undefined;
+  /** `grpc.client.call.duration` (client only) */
+  callDuration: Histogram<Attributes> | undefined;
+  /** `grpc.<side>.{call,attempt}.sent_total_compressed_message_size` */
+  sentSize: Histogram<Attributes> | undefined;
+  /** `grpc.<side>.{call,attempt}.rcvd_total_compressed_message_size` */
+  rcvdSize: Histogram<Attributes> | undefined;
+  /** Whether they come from the API's no-op meter (no meter provider registered): record nothing. */
+  noop: boolean;
 }
+
+/** The API's no-op meter (a singleton): what the global meter provider gives without an SDK. */
+const NOOP_METER: Meter = createNoopMeter();
 
 /**
  * What the server and client interceptors share: providers resolved lazily per call (and cached
@@ -40,15 +74,24 @@ export abstract class GrpcInstrumentation {
   readonly ignorePredicates: readonly ((method: string) => boolean)[];
   readonly captureRequest: readonly string[];
   readonly captureResponse: readonly string[];
+  /** Whether the OpenTelemetry RPC metrics (`rpc.*`) are recorded. */
+  readonly otelMetrics: boolean;
+  /** Whether the gRFC A66 metrics (`grpc.*`) are recorded. */
+  readonly grpcMetrics: boolean;
   readonly #propagatorOption: TextMapPropagator | undefined;
   readonly #tracer: LazyTracer;
   readonly #instruments: LazyInstruments<RpcInstruments>;
 
   constructor(options: GrpcInstrumentationOptions | undefined, side: 'server' | 'client') {
     this.side = side;
+    const conventions = options?.metricConventions ?? 'otel';
+    const otel = conventions !== 'grpc';
+    const grpc = conventions !== 'otel';
+    this.otelMetrics = otel;
+    this.grpcMetrics = grpc;
     this.#tracer = new LazyTracer(options?.tracerProvider, SCOPE_NAME, VERSION);
     this.#instruments = new LazyInstruments(options?.meterProvider, SCOPE_NAME, VERSION, (meter) =>
-      createInstruments(meter, side),
+      createInstruments(meter, side, otel, grpc),
     );
     this.#propagatorOption = options?.propagator;
     const ignore = options?.ignore ?? DEFAULT_IGNORE;
@@ -93,9 +136,34 @@ export abstract class GrpcInstrumentation {
   /** The attribute set of `rpc.<side>.call.duration` for a method and final code (cached). */
   abstract durationAttributes(info: MethodInfo, code: number): Attributes;
 
+  /** The A66 attribute set of the `started` counter of a method (cached). */
+  abstract grpcStartAttributes(info: MethodInfo): Attributes;
+
+  /** The A66 attribute set of the end-of-call instruments for a method and final code (cached). */
+  abstract grpcAttributes(info: MethodInfo, code: number): Attributes;
+
   /**
-   * Ends a call: the span, then one duration measurement and one in-flight decrement with the
-   * increment's attributes. Each step is contained, so a failing one never skips the others.
+   * Counts a call in: `rpc.<side>.active_requests` +1 and/or the A66 `started` counter.
+   */
+  startCall(instruments: RpcInstruments, info: MethodInfo, activeAttributes: Attributes): void {
+    const side = this.side;
+    try {
+      instruments.active?.add(1, activeAttributes);
+    } catch (error) {
+      this.diag.error(`${side}-metrics`, `could not increment rpc.${side}.active_requests`, error);
+    }
+    try {
+      instruments.started?.add(1, this.grpcStartAttributes(info));
+    } catch (error) {
+      this.diag.error(`${side}-metrics`, 'could not count a started gRPC call', error);
+    }
+  }
+
+  /**
+   * Ends a call: the span, then one measurement per selected instrument and one in-flight
+   * decrement with the increment's attributes. Each step is contained, so a failing one never
+   * skips the others. `sent` / `rcvd`: message bytes of the call, negative when not measured.
+   * `callStartedAt`: the client's call start (before the attempt), for `grpc.client.call.duration`.
    */
   finishCall(
     span: Span,
@@ -104,6 +172,9 @@ export abstract class GrpcInstrumentation {
     info: MethodInfo,
     code: number,
     activeAttributes: Attributes,
+    sent: number = -1,
+    rcvd: number = -1,
+    callStartedAt: number = startedAt,
   ): void {
     const side = this.side;
     try {
@@ -112,18 +183,34 @@ export abstract class GrpcInstrumentation {
       this.diag.error(`${side}-end`, `could not end a gRPC ${side} span`, error);
     }
     if (instruments === undefined) return;
-    try {
-      instruments.duration.record(
-        (performance.now() - startedAt) / 1000,
-        this.durationAttributes(info, code),
-      );
-    } catch (error) {
-      this.diag.error(`${side}-metrics`, `could not record rpc.${side}.call.duration`, error);
+    const now = performance.now();
+    const duration = instruments.duration;
+    if (duration !== undefined) {
+      try {
+        duration.record((now - startedAt) / 1000, this.durationAttributes(info, code));
+      } catch (error) {
+        this.diag.error(`${side}-metrics`, `could not record rpc.${side}.call.duration`, error);
+      }
     }
-    try {
-      instruments.active.add(-1, activeAttributes);
-    } catch (error) {
-      this.diag.error(`${side}-metrics`, `could not decrement rpc.${side}.active_requests`, error);
+    const active = instruments.active;
+    if (active !== undefined) {
+      try {
+        active.add(-1, activeAttributes);
+      } catch (error) {
+        this.diag.error(`${side}-metrics`, `could not decrement rpc.${side}.active_requests`, error);
+      }
+    }
+    const grpcDuration = instruments.grpcDuration;
+    if (grpcDuration !== undefined) {
+      try {
+        const attributes = this.grpcAttributes(info, code);
+        grpcDuration.record((now - startedAt) / 1000, attributes);
+        instruments.callDuration?.record((now - callStartedAt) / 1000, attributes);
+        if (sent >= 0) instruments.sentSize?.record(sent, attributes);
+        if (rcvd >= 0) instruments.rcvdSize?.record(rcvd, attributes);
+      } catch (error) {
+        this.diag.error(`${side}-metrics`, `could not record the grpc.${side} metrics`, error);
+      }
     }
   }
 
@@ -158,10 +245,27 @@ export abstract class GrpcInstrumentation {
   }
 }
 
-function createInstruments(meter: Meter, side: 'server' | 'client'): RpcInstruments {
+function createInstruments(
+  meter: Meter,
+  side: 'server' | 'client',
+  otel: boolean,
+  grpc: boolean,
+): RpcInstruments {
   const server = side === 'server';
-  return {
-    duration: meter.createHistogram(
+  const latency = { explicitBucketBoundaries: [...GRPC_LATENCY_BUCKETS] };
+  const size = { explicitBucketBoundaries: [...GRPC_SIZE_BUCKETS] };
+  const out: RpcInstruments = {
+    duration: undefined,
+    active: undefined,
+    started: undefined,
+    grpcDuration: undefined,
+    callDuration: undefined,
+    sentSize: undefined,
+    rcvdSize: undefined,
+    noop: meter === NOOP_METER,
+  };
+  if (otel) {
+    out.duration = meter.createHistogram(
       server ? METRIC_RPC_SERVER_CALL_DURATION : METRIC_RPC_CLIENT_CALL_DURATION,
       {
         description: server
@@ -170,8 +274,8 @@ function createInstruments(meter: Meter, side: 'server' | 'client'): RpcInstrume
         unit: 's',
         advice: { explicitBucketBoundaries: [...RPC_DURATION_BUCKETS] },
       },
-    ),
-    active: meter.createUpDownCounter(
+    );
+    out.active = meter.createUpDownCounter(
       server ? METRIC_RPC_SERVER_ACTIVE_REQUESTS : METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
       {
         description: server
@@ -179,6 +283,57 @@ function createInstruments(meter: Meter, side: 'server' | 'client'): RpcInstrume
           : 'Number of gRPC calls in flight on the client.',
         unit: '{call}',
       },
-    ),
-  };
+    );
+  }
+  if (grpc) {
+    // gRFC A66: names, units and bucket boundaries (given as advice; a View can override them).
+    if (server) {
+      out.started = meter.createCounter(METRIC_GRPC_SERVER_CALL_STARTED, {
+        description: 'The total number of RPCs started, including those that have not completed.',
+        unit: '{call}',
+      });
+      out.grpcDuration = meter.createHistogram(METRIC_GRPC_SERVER_CALL_DURATION, {
+        description: 'End-to-end time an RPC takes from the server transport perspective.',
+        unit: 's',
+        advice: latency,
+      });
+      out.sentSize = meter.createHistogram(METRIC_GRPC_SERVER_CALL_SENT_SIZE, {
+        description: 'Total bytes sent across all response messages per RPC (metadata excluded).',
+        unit: 'By',
+        advice: size,
+      });
+      out.rcvdSize = meter.createHistogram(METRIC_GRPC_SERVER_CALL_RCVD_SIZE, {
+        description: 'Total bytes received across all request messages per RPC (metadata excluded).',
+        unit: 'By',
+        advice: size,
+      });
+    } else {
+      out.started = meter.createCounter(METRIC_GRPC_CLIENT_ATTEMPT_STARTED, {
+        description: 'The total number of RPC attempts started, including those that have not completed.',
+        unit: '{attempt}',
+      });
+      out.grpcDuration = meter.createHistogram(METRIC_GRPC_CLIENT_ATTEMPT_DURATION, {
+        description: 'End-to-end time taken to complete an RPC attempt.',
+        unit: 's',
+        advice: latency,
+      });
+      out.callDuration = meter.createHistogram(METRIC_GRPC_CLIENT_CALL_DURATION, {
+        description:
+          'End-to-end time the gRPC library takes to complete an RPC from the application perspective.',
+        unit: 's',
+        advice: latency,
+      });
+      out.sentSize = meter.createHistogram(METRIC_GRPC_CLIENT_ATTEMPT_SENT_SIZE, {
+        description: 'Total bytes sent across all request messages per RPC attempt (metadata excluded).',
+        unit: 'By',
+        advice: size,
+      });
+      out.rcvdSize = meter.createHistogram(METRIC_GRPC_CLIENT_ATTEMPT_RCVD_SIZE, {
+        description: 'Total bytes received across all response messages per RPC attempt (metadata excluded).',
+        unit: 'By',
+        advice: size,
+      });
+    }
+  }
+  return out;
 }

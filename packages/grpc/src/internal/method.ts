@@ -1,6 +1,12 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { GrpcCallKind, GrpcMethodMatcher } from '../options.js';
-import { ATTR_RPC_METHOD, ATTR_RPC_SYSTEM_NAME, RPC_METHOD_OTHER, RPC_SYSTEM_GRPC } from '../semconv.js';
+import {
+  ATTR_RPC_METHOD,
+  ATTR_RPC_SYSTEM_NAME,
+  GRPC_METHOD_OTHER,
+  RPC_METHOD_OTHER,
+  RPC_SYSTEM_GRPC,
+} from '../semconv.js';
 import { cap, MAX_CACHED_METHODS, MAX_METHOD_LENGTH } from './limits.js';
 
 /** Everything derived from a method path once, then shared by every call of that method. */
@@ -21,6 +27,17 @@ export interface MethodInfo {
   readonly attributes: Attributes;
   /** Duration attribute sets by status code, built lazily (the objects are reused per call). */
   readonly durationAttributes: (Attributes | undefined)[];
+  /** `grpc.method` (gRFC A66): `package.Service/Method`, or `other` when `method` is `_OTHER`. */
+  readonly grpcMethod: string;
+  /** The A66 attribute set of the `started` counter, built lazily by the side. */
+  grpcStartAttributes: Attributes | undefined;
+  /** The A66 attribute sets of the end-of-call instruments by status code, built lazily. */
+  readonly grpcAttributes: (Attributes | undefined)[];
+  /**
+   * Client: the server answered a call of this path UNIMPLEMENTED, so later calls of it are
+   * counted as `other` from the start.
+   */
+  unimplemented: boolean;
 }
 
 /** Maps the `requestStream` / `responseStream` flags of a method definition to its kind. */
@@ -133,6 +150,10 @@ export class MethodTable {
       ignored: this.#ignore.matchesStatic(name),
       attributes: Object.freeze({ [ATTR_RPC_SYSTEM_NAME]: RPC_SYSTEM_GRPC, [ATTR_RPC_METHOD]: method }),
       durationAttributes: [],
+      grpcMethod: valid ?? GRPC_METHOD_OTHER,
+      grpcStartAttributes: undefined,
+      grpcAttributes: [],
+      unimplemented: false,
     };
   }
 }

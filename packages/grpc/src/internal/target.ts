@@ -46,3 +46,17 @@ function hostPort(value: string): ServerEndpoint | undefined {
   const parsed = parseHost(value);
   return parsed === undefined ? undefined : { address: parsed.address, port: parsed.port };
 }
+
+/** Schemes grpc-js (and `@grpc/grpc-js-xds`) resolve; any other prefix is part of a plain host. */
+const TARGET_SCHEME = /^(?:dns|unix|unix-abstract|ipv4|ipv6|xds|passthrough|vsock):/i;
+
+/**
+ * `grpc.target` (gRFC A66): the canonical target URI, i.e. the target with the scheme grpc-js
+ * applies when the user did not write one (`orders:50051` -> `dns:///orders:50051`), capped.
+ * `other` when no target was given (an interceptor cannot see the channel).
+ */
+export function canonicalTarget(target: string | undefined): string {
+  if (target === undefined || target.length === 0) return 'other';
+  const t = cap(target, MAX_TARGET_LENGTH);
+  return TARGET_SCHEME.test(t) ? t : `dns:///${t}`;
+}
