@@ -9,7 +9,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import { type CollectedPoint, createTelemetry, startServer, type TestServer } from '@tracewire/testing';
 import { Client, Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpClientOptions, instrumentHttpClient } from '../src/index.js';
+import { type HttpClientOptions, instrumentHttpClient, start } from '../src/index.js';
 import { DestinationTable } from '../src/internal/destinations.js';
 
 const WAIT = 'tracewire.http.client.connection.wait_time';
@@ -286,7 +286,7 @@ describe('outgoing HTTP connections', () => {
     expect(telemetry.spans()).toHaveLength(10_000);
   });
 
-  it('caps distinct destinations at 1000 by default, whatever comes after (10,000 destinations)', () => {
+  it('caps distinct destinations at 1000 by default, whatever comes after (10,000 destinations); invalid caps throw', async () => {
     const table = new DestinationTable();
     for (let i = 0; i < 10_000; i++) {
       const d = table.get('http', `10.0.${i >> 8}.${i & 255}`, 1024 + i);
@@ -302,6 +302,10 @@ describe('outgoing HTTP connections', () => {
     expect(table.get('http', '10.0.0.0', 1024)).toBe(table.get('http', '10.0.0.0', 1024));
     expect(() => instrumentHttpClient({ maxDestinations: -1 })).toThrow(TypeError);
     expect(() => instrumentHttpClient({ maxDestinations: 1.5 })).toThrow(TypeError);
+    await expect(start({ httpClient: { maxDestinations: -1 } })).rejects.toThrow(TypeError);
+    await expect(
+      start({ httpClient: { undiciDispatchers: {} as unknown as HttpClientOptions['undiciDispatchers'] } }),
+    ).rejects.toThrow(TypeError);
     // Nothing was installed by the failed calls.
     expect((globalThis as Record<symbol, unknown>)[Symbol.for('tracewire.node.httpClient')]).toBeUndefined();
   });
