@@ -196,7 +196,8 @@ export class ChannelHub {
         sums.set(record.target, (sums.get(record.target) ?? 0) + calls.active);
       }
       for (const [entry, value] of sums) result.observe(value, entry.attributes);
-      if (started && !streamHub.seenAny) {
+      if (started && !streamHub.seenAny && !unsupportedReported) {
+        unsupportedReported = true;
         channelDiag.warn(
           'channel-streams-unsupported',
           `this Node.js does not publish the ${STREAM_CREATED_CHANNEL} diagnostics channel: ${METRIC_CHANNEL_WAITING_CALLS} and ${METRIC_CHANNEL_STREAM_WAIT} are not recorded`,
@@ -207,6 +208,9 @@ export class ChannelHub {
     }
   }
 }
+
+/** The "this Node.js does not publish" notice is given once per process. */
+let unsupportedReported = false;
 
 const GLOBAL = {};
 const hubs = new WeakMap<object, ChannelHub>();
