@@ -1,4 +1,5 @@
-// tracewire incident demo: four services, normal traffic, then the payments pool runs dry.
+// tracewire incident demo: four services, normal traffic, then the sale: orders' gRPC calls to
+// payments queue behind payments' limit of concurrent streams and miss their deadline.
 // The runner starts everything, drives the traffic, stops everything, then shows what the
 // telemetry says about one failed order.
 import { writeFileSync } from 'node:fs';
@@ -13,11 +14,13 @@ const short = process.env.DEMO_SHORT === '1' || process.argv.includes('--short')
 const externalEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
 const dumpPath = process.env.DEMO_DUMP || undefined;
 
-const POOL_SIZE = 4;
+const MAX_STREAMS = 4;
 const DEADLINE_MS = 250;
 const plans: PhasePlan[] = [
   { name: 'normal', durationMs: short ? 2500 : 4000, concurrency: 2, thinkMs: 40 },
   { name: 'incident', durationMs: short ? 3500 : 6000, concurrency: 20, thinkMs: 0 },
+  // After the sale: the normal load again, once a metric export interval has passed.
+  { name: 'after', durationMs: short ? 2000 : 2500, concurrency: 2, thinkMs: 40, pauseBeforeMs: 750 },
 ];
 
 let receiver: Receiver | undefined;
@@ -74,7 +77,7 @@ try {
     env: telemetryEnv(),
     readyTimeoutMs: 30_000,
     settings: {
-      payments: { PAYMENTS_POOL_SIZE: String(POOL_SIZE), PAYMENTS_AUTHORIZE_MS: '60' },
+      payments: { PAYMENTS_MAX_STREAMS: String(MAX_STREAMS), PAYMENTS_AUTHORIZE_MS: '60' },
       orders: { PAYMENTS_DEADLINE_MS: String(DEADLINE_MS) },
     },
   });
@@ -100,7 +103,6 @@ try {
     fleet,
     exchanges,
     phases,
-    poolSize: POOL_SIZE,
     deadlineMs: DEADLINE_MS,
     startedAt,
     prometheus,
@@ -114,7 +116,7 @@ try {
           short,
           startedAt,
           endedAt: Date.now(),
-          poolSize: POOL_SIZE,
+          maxStreams: MAX_STREAMS,
           deadlineMs: DEADLINE_MS,
           phases,
           children: [...fleet.children.values()].map((c) => ({

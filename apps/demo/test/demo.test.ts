@@ -18,7 +18,8 @@ const demoDir = fileURLToPath(new URL('..', import.meta.url));
 const mainJs = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 interface Dump {
-  poolSize: number;
+  maxStreams: number;
+  deadlineMs: number;
   phases: PhaseRun[];
   children: { name: string; pid: number; port: number; prometheusPort: number; exitCode: number | null }[];
   exchanges: Exchange[];
@@ -148,14 +149,19 @@ describe('incident demo (short mode, built-in receiver)', () => {
     expect(db.map((s) => s.name)).toContain('INSERT demo_orders');
     for (const span of db) expect(parentOf(span)?.service).toBe('orders');
 
-    const acquire = trace.find((s) => s.name === 'payments.pool acquire');
-    expect(parentOf(acquire)).toBe(paymentsServer);
-    // The span marked as where the failure starts is on the orders -> payments call: the payments
-    // server span, the pool acquire span (charge gave up while queued), or the gRPC client span
-    // (payments answered just after the caller's deadline).
-    expect([paymentsServer?.spanId, acquire?.spanId, grpcClient?.spanId]).toContain(
-      dump.report.failingSpanId,
+    // The gRPC call reached payments late (it waited for an HTTP/2 stream in orders) and the
+    // client gave up at its deadline: the span marked as where the failure starts is the CLIENT span
+    // (or the payments SERVER span, if payments' own deadline passed first).
+    expect(paymentsServer?.start).toBeGreaterThan(grpcClient?.start ?? Number.POSITIVE_INFINITY);
+    expect([grpcClient?.spanId, paymentsServer?.spanId]).toContain(dump.report.failingSpanId);
+
+    // Every HTTP CLIENT span says how long it waited for a connection (@tracewire/node).
+    const httpClients = trace.filter(
+      (s) => s.kind === 3 && s.attributes['http.request.method'] !== undefined,
     );
+    expect(httpClients.map((s) => s.service).sort()).toEqual(['gateway', 'orders']);
+    for (const span of httpClients)
+      expect(typeof span.attributes['tracewire.http.client.connection.wait_time'], span.name).toBe('number');
   });
 
   it('has log lines carrying the trace id from every service', () => {
@@ -171,22 +177,46 @@ describe('incident demo (short mode, built-in receiver)', () => {
     expect(new Set(bridged.map((l) => l.service)).size).toBe(4);
   });
 
-  it('shows the payments pool saturated during the incident and not before', () => {
-    const [normal, incident] = dump.phases;
-    if (normal === undefined || incident === undefined) throw new Error('two phases expected');
+  it("shows orders' gRPC calls waiting for a stream during the incident, and not before or after", () => {
+    const [normal, incident, after] = dump.phases;
+    if (normal === undefined || incident === undefined || after === undefined)
+      throw new Error('three phases expected');
     const within = (p: ReceivedMetricPoint, phase: PhaseRun): boolean =>
       p.time >= phase.start && p.time <= phase.end;
-    const max = (name: string, phase: PhaseRun): number =>
-      Math.max(
-        0,
-        ...dump.metrics
-          .filter((p) => p.service === 'payments' && p.name === name && within(p, phase))
-          .map((p) => p.value ?? p.max ?? 0),
-      );
-    expect(max('payments.pool.connections.in_use', incident)).toBe(dump.poolSize);
-    expect(max('payments.pool.pending_requests', incident)).toBeGreaterThan(0);
-    expect(max('payments.pool.pending_requests', normal)).toBe(0);
-    expect(max('payments.pool.wait_time', incident)).toBeGreaterThan(max('payments.pool.wait_time', normal));
+    const points = (service: string, name: string, phase: PhaseRun): ReceivedMetricPoint[] =>
+      dump.metrics.filter((p) => p.service === service && p.name === name && within(p, phase));
+    const max = (service: string, name: string, phase: PhaseRun): number =>
+      Math.max(0, ...points(service, name, phase).map((p) => p.value ?? p.max ?? 0));
+    const count = (service: string, name: string, phase: PhaseRun): number =>
+      points(service, name, phase).reduce((n, p) => n + (p.count ?? 0), 0);
+
+    // The channel's calls waiting beyond payments' stream limit: 0 (or no series yet), then > 0,
+    // then back to 0, with the last value exported after the incident at 0.
+    const waiting = 'tracewire.grpc.channel.calls.waiting_for_stream';
+    expect(max('orders', waiting, normal)).toBe(0);
+    expect(max('orders', waiting, incident)).toBeGreaterThan(0);
+    const afterWaiting = points('orders', waiting, after);
+    expect(afterWaiting.length).toBeGreaterThan(0);
+    expect(afterWaiting.at(-1)?.value).toBe(0);
+    // One connection, and its streams' wait recorded: ~0 before, close to the deadline during.
+    expect(max('orders', 'grpc.subchannel.open_connections', incident)).toBe(1);
+    const wait = 'tracewire.grpc.channel.stream.wait_duration';
+    expect(count('orders', wait, normal)).toBeGreaterThan(0);
+    expect(count('orders', wait, incident)).toBeGreaterThan(0);
+    expect(max('orders', wait, normal)).toBeLessThan(0.01);
+    expect(max('orders', wait, incident)).toBeGreaterThan(dump.deadlineMs / 2000);
+    // Payments never served more calls at a time than its limit.
+    expect(max('payments', 'rpc.server.active_requests', incident)).toBeGreaterThan(0);
+    expect(max('payments', 'rpc.server.active_requests', incident)).toBeLessThanOrEqual(dump.maxStreams);
+    // The HTTP client pools' metrics are there too (and recorded connection waits).
+    for (const service of ['gateway', 'orders']) {
+      expect(count(service, 'http.client.connection.wait_time', incident), service).toBeGreaterThan(0);
+      expect(points(service, 'http.client.open_connections', incident).length, service).toBeGreaterThan(0);
+      expect(
+        points(service, 'http.client.connection.pending_requests', incident).length,
+        service,
+      ).toBeGreaterThan(0);
+    }
     const deadlineExceeded = dump.metrics.filter(
       (p) =>
         p.service === 'orders' &&
@@ -194,11 +224,16 @@ describe('incident demo (short mode, built-in receiver)', () => {
         p.attributes['rpc.status_code'] === 'DEADLINE_EXCEEDED',
     );
     expect(deadlineExceeded.reduce((n, p) => n + (p.count ?? 0), 0)).toBeGreaterThan(0);
+    // The demo records no metric of its own: every metric comes from a tracewire package or the SDK.
+    expect(dump.metrics.filter((p) => p.name.startsWith('payments.')).map((p) => p.name)).toEqual([]);
   });
 
   it('derives the diagnosis from the data', () => {
-    expect(dump.report.diagnosis).toContain('payments.pool acquire');
-    expect(dump.report.diagnosis).toContain('Cause: the payments connection pool ran dry');
+    const [, incident] = dump.report.phases;
+    expect(incident?.grpcWaitingMax).toBeGreaterThan(0);
+    expect(dump.report.diagnosis).toContain('calls waiting for a stream went from 0 before');
+    expect(dump.report.diagnosis).toContain('Cause: payments was not slow');
+    expect(dump.report.diagnosis).not.toContain('payments pool');
   });
 
   it('leaves no child process behind and frees every port', async () => {

@@ -12,31 +12,52 @@ export interface ReportInput {
   fleet: Fleet;
   exchanges: Exchange[];
   phases: PhaseRun[];
-  poolSize: number;
   deadlineMs: number;
   startedAt: number;
   prometheus: Record<string, { ok: boolean; series: number }>;
 }
 
-/** The numbers of one phase that the metrics view and the diagnosis use. */
+/** The numbers of one phase that the metrics view and the diagnosis use, all read from tracewire's signals. */
 export interface PhaseMetrics {
   phase: string;
   requests: number;
   errors504: number;
-  poolInUseMax: number | undefined;
-  poolSizeSeen: number | undefined;
-  poolPendingMax: number | undefined;
-  poolWaitAvgMs: number | undefined;
-  poolWaitMaxMs: number | undefined;
-  poolAbandoned: number;
+  errors503: number;
+  /** orders' channel to payments (`instrumentGrpcChannel`) */
+  grpcConnectionsMax: number | undefined;
+  grpcChannelActiveMax: number | undefined;
+  grpcWaitingMax: number | undefined;
+  grpcStreamWaits: number;
+  grpcStreamWaitAvgMs: number | undefined;
+  grpcStreamWaitMaxMs: number | undefined;
+  /** orders' gRPC client interceptor */
   grpcInFlightMax: number | undefined;
   grpcCalls: number;
   grpcAvgMs: number | undefined;
   grpcMaxMs: number | undefined;
   grpcDeadlineExceeded: number;
+  grpcResourceExhausted: number;
+  /** payments' gRPC server interceptor */
+  serverActiveMax: number | undefined;
+  serverCalls: number;
+  serverAvgMs: number | undefined;
+  /** outgoing HTTP (@tracewire/node): gateway -> orders and orders -> inventory */
+  httpClient: Record<string, HttpClientPhase>;
   httpActiveMax: Record<string, number | undefined>;
   dbAvgMs: number | undefined;
+  /** orders' pg pool (@tracewire/pg) */
+  dbPendingMax: number | undefined;
+  dbWaitAvgMs: number | undefined;
+  dbWaitMaxMs: number | undefined;
   inventoryAvgMs: number | undefined;
+}
+
+export interface HttpClientPhase {
+  openActiveMax: number | undefined;
+  pendingMax: number | undefined;
+  waits: number;
+  waitAvgMs: number | undefined;
+  waitMaxMs: number | undefined;
 }
 
 export interface ReportSummary {
@@ -80,13 +101,13 @@ export function printReport(input: ReportInput): ReportSummary {
   printLogs(input.fleet.logs, failing?.traceId, traceSpans);
 
   // 4. Metrics before vs during.
-  printHeading('4. Metrics: before vs during the incident');
+  printHeading('4. Metrics: before, during and after the incident');
   const metrics = input.receiver?.metrics ?? [];
   const phaseMetrics = phases.map((phase) => measurePhase(phase, metrics, exchanges));
   if (input.receiver === undefined) {
     out(dim(`metrics went to ${input.externalEndpoint}; Prometheus endpoints were also scraped:`));
   } else {
-    printMetrics(phaseMetrics, input.poolSize);
+    printMetrics(phaseMetrics);
   }
   out(
     dim(
@@ -100,10 +121,11 @@ export function printReport(input: ReportInput): ReportSummary {
   printHeading('5. Diagnosis');
   const diagnosis = diagnose({
     traceSpans,
+    allSpans: spans,
     origin,
+    phases,
     phaseMetrics,
     deadlineMs: input.deadlineMs,
-    poolSize: input.poolSize,
   });
   out(wrap(diagnosis, 100));
   const durationMs = Date.now() - input.startedAt;
@@ -149,11 +171,18 @@ function printTraffic(exchanges: Exchange[], phases: PhaseRun[]): void {
 }
 
 function chooseFailing(exchanges: Exchange[], spans: ReceivedSpan[]): Exchange | undefined {
-  const failed = exchanges.filter((e) => e.status === 504 && e.traceId !== undefined);
+  // A 504 of the incident (a cold start can fail one order of the normal phase too).
+  const failed = exchanges
+    .filter((e) => e.status === 504 && e.traceId !== undefined)
+    .sort((a, b) => Number(b.phase === 'incident') - Number(a.phase === 'incident'));
   const complete = failed.find((e) => {
     const mine = spans.filter((s) => s.traceId === e.traceId);
     const services = new Set(mine.map((s) => s.service));
-    return services.size >= 4 && mine.some((s) => s.attributes['db.system.name'] !== undefined);
+    return (
+      services.size >= 4 &&
+      mine.some((s) => s.attributes['db.system.name'] !== undefined) &&
+      mine.some((s) => s.kind === 3 && s.attributes['rpc.status_code'] === 'DEADLINE_EXCEEDED')
+    );
   });
   return complete ?? failed[0];
 }
@@ -257,15 +286,42 @@ function printWaterfall(
     ],
     rows,
   );
+  // The attributes that matter here: the statuses of the gRPC spans and, on every HTTP CLIENT
+  // span, how long the request waited for a connection (@tracewire/node).
   const details = flat
     .map(({ span }) => span)
-    .filter((span) => span.name.startsWith('payments.pool') || span === origin);
+    .filter(
+      (span) =>
+        span === origin ||
+        (span.attributes['rpc.system.name'] === 'grpc' && span.kind === 2) ||
+        waitAttr(span) !== undefined,
+    );
   for (const span of details) {
     const attrs = Object.entries(span.attributes)
-      .filter(([key]) => key.startsWith('payments.') || key.startsWith('rpc.status') || key === 'error.type')
-      .map(([key, value]) => `${key}=${format(value)}`)
+      .filter(
+        ([key]) =>
+          key.startsWith('rpc.status') ||
+          key === 'error.type' ||
+          key === 'tracewire.http.client.connection.wait_time',
+      )
+      .map(([key, value]) =>
+        key === 'tracewire.http.client.connection.wait_time' && typeof value === 'number'
+          ? `${key}=${(value * 1000).toFixed(1)}ms`
+          : `${key}=${format(value)}`,
+      )
       .join(' ');
-    if (attrs) out(dim(`  ${span.service} ${span.name}: ${attrs}`));
+    if (attrs) out(dim(`  ${span.service} ${KIND[span.kind]?.toLowerCase()} ${span.name}: ${attrs}`));
+  }
+  const grpcClient = spans.find((s) => s.kind === 3 && s.attributes['rpc.system.name'] === 'grpc');
+  const grpcServer = spans.find((s) => s.kind === 2 && s.attributes['rpc.system.name'] === 'grpc');
+  if (grpcClient !== undefined && grpcServer !== undefined) {
+    out(
+      yellow(
+        `  orders started the gRPC call at ${ms(grpcClient.start - t0)} ms; payments received it at ${ms(grpcServer.start - t0)} ms: ${ms(grpcServer.start - grpcClient.start)} ms of the ${ms(grpcClient.end - grpcClient.start)} ms call passed before payments saw it`,
+      ),
+    );
+  } else if (grpcClient !== undefined) {
+    out(yellow('  payments never received this call: it ended before it got a stream'));
   }
   const links = spans.flatMap((s) => s.links);
   if (links.length > 0)
@@ -397,105 +453,169 @@ function histogram(points: ReceivedMetricPoint[]): {
   };
 }
 
-function sumValues(points: ReceivedMetricPoint[]): number {
-  return points.filter((p) => p.temporality === 1).reduce((total, p) => total + (p.value ?? 0), 0);
-}
+/** The HTTP client hops: who calls whom, by the service that makes the calls. */
+export const HTTP_HOPS = [
+  { service: 'gateway', hop: 'gateway -> orders' },
+  { service: 'orders', hop: 'orders -> inventory' },
+] as const;
 
 export function measurePhase(
   phase: PhaseRun,
   metrics: ReceivedMetricPoint[],
   exchanges: Exchange[],
 ): PhaseMetrics {
-  const wait = histogram(select(metrics, phase, 'payments', 'payments.pool.wait_time'));
-  const grpc = histogram(select(metrics, phase, 'orders', 'rpc.client.call.duration'));
-  const deadline = histogram(
-    select(
-      metrics,
-      phase,
-      'orders',
-      'rpc.client.call.duration',
-      (a) => a['rpc.status_code'] === 'DEADLINE_EXCEEDED',
-    ),
+  const streamWait = histogram(
+    select(metrics, phase, 'orders', 'tracewire.grpc.channel.stream.wait_duration'),
   );
+  const grpc = histogram(select(metrics, phase, 'orders', 'rpc.client.call.duration'));
+  const byStatus = (code: string): number =>
+    histogram(
+      select(metrics, phase, 'orders', 'rpc.client.call.duration', (a) => a['rpc.status_code'] === code),
+    ).count;
+  const server = histogram(select(metrics, phase, 'payments', 'rpc.server.call.duration'));
+  const dbWait = histogram(select(metrics, phase, 'orders', 'db.client.connection.wait_time'));
   const httpActiveMax: Record<string, number | undefined> = {};
   for (const service of ['gateway', 'orders', 'inventory']) {
     httpActiveMax[service] = maxValue(select(metrics, phase, service, 'http.server.active_requests'));
+  }
+  const httpClient: Record<string, HttpClientPhase> = {};
+  for (const { service, hop } of HTTP_HOPS) {
+    const wait = histogram(select(metrics, phase, service, 'http.client.connection.wait_time'));
+    httpClient[hop] = {
+      openActiveMax: maxValue(
+        select(
+          metrics,
+          phase,
+          service,
+          'http.client.open_connections',
+          (a) => a['http.connection.state'] === 'active',
+        ),
+      ),
+      pendingMax: maxValue(select(metrics, phase, service, 'http.client.connection.pending_requests')),
+      waits: wait.count,
+      waitAvgMs: wait.avgMs,
+      waitMaxMs: wait.maxMs,
+    };
   }
   const mine = exchanges.filter((e) => e.phase === phase.name);
   return {
     phase: phase.name,
     requests: mine.length,
     errors504: mine.filter((e) => e.status === 504).length,
-    poolInUseMax: maxValue(select(metrics, phase, 'payments', 'payments.pool.connections.in_use')),
-    poolSizeSeen: maxValue(select(metrics, phase, 'payments', 'payments.pool.connections.max')),
-    poolPendingMax: maxValue(select(metrics, phase, 'payments', 'payments.pool.pending_requests')) ?? 0,
-    poolWaitAvgMs: wait.avgMs,
-    poolWaitMaxMs: wait.maxMs,
-    poolAbandoned: sumValues(select(metrics, phase, 'payments', 'payments.pool.abandoned')),
+    errors503: mine.filter((e) => e.status === 503).length,
+    grpcConnectionsMax: maxValue(select(metrics, phase, 'orders', 'grpc.subchannel.open_connections')),
+    grpcChannelActiveMax: maxValue(select(metrics, phase, 'orders', 'tracewire.grpc.channel.calls.active')),
+    // An up-down counter has no series until its first change: no point means nothing waited yet.
+    grpcWaitingMax:
+      maxValue(select(metrics, phase, 'orders', 'tracewire.grpc.channel.calls.waiting_for_stream')) ??
+      (streamWait.count > 0 ? 0 : undefined),
+    grpcStreamWaits: streamWait.count,
+    grpcStreamWaitAvgMs: streamWait.avgMs,
+    grpcStreamWaitMaxMs: streamWait.maxMs,
     grpcInFlightMax: maxValue(select(metrics, phase, 'orders', 'rpc.client.active_requests')),
     grpcCalls: grpc.count,
     grpcAvgMs: grpc.avgMs,
     grpcMaxMs: grpc.maxMs,
-    grpcDeadlineExceeded: deadline.count,
+    grpcDeadlineExceeded: byStatus('DEADLINE_EXCEEDED'),
+    grpcResourceExhausted: byStatus('RESOURCE_EXHAUSTED'),
+    serverActiveMax: maxValue(select(metrics, phase, 'payments', 'rpc.server.active_requests')),
+    serverCalls: server.count,
+    serverAvgMs: server.avgMs,
+    httpClient,
     httpActiveMax,
     dbAvgMs: histogram(select(metrics, phase, 'orders', 'db.client.operation.duration')).avgMs,
+    dbPendingMax: maxValue(select(metrics, phase, 'orders', 'db.client.connection.pending_requests')),
+    dbWaitAvgMs: dbWait.avgMs,
+    dbWaitMaxMs: dbWait.maxMs,
     inventoryAvgMs: histogram(select(metrics, phase, 'inventory', 'http.server.request.duration')).avgMs,
   };
 }
 
-function printMetrics(phases: PhaseMetrics[], poolSize: number): void {
-  const [before, during] = phases;
-  if (before === undefined || during === undefined) return;
-  const pair = (f: (p: PhaseMetrics) => string): [string, string] => [f(before), f(during)];
+function printMetrics(phases: PhaseMetrics[]): void {
+  if (phases.length === 0) return;
+  const cells = (f: (p: PhaseMetrics) => string): string[] => phases.map(f);
   const hot = (text: string, isHot: boolean): string => (isHot ? red(text) : text);
   const rows: string[][] = [
+    ['orders', 'grpc.subchannel.open_connections', 'max', ...cells((p) => num(p.grpcConnectionsMax))],
+    ['orders', 'tracewire.grpc.channel.calls.active', 'max', ...cells((p) => num(p.grpcChannelActiveMax))],
     [
-      'payments',
-      'payments.pool.connections.in_use',
+      'orders',
+      'tracewire.grpc.channel.calls.waiting_for_stream',
       'max',
-      ...pair((p) =>
-        hot(
-          `${num(p.poolInUseMax)}/${num(p.poolSizeSeen ?? poolSize)}`,
-          (p.poolInUseMax ?? 0) >= (p.poolSizeSeen ?? poolSize),
-        ),
-      ),
+      ...cells((p) => hot(num(p.grpcWaitingMax), (p.grpcWaitingMax ?? 0) > 0)),
     ],
     [
-      'payments',
-      'payments.pool.pending_requests',
-      'max',
-      ...pair((p) => hot(num(p.poolPendingMax), (p.poolPendingMax ?? 0) > 0)),
+      'orders',
+      'tracewire.grpc.channel.stream.wait_duration',
+      'streams',
+      ...cells((p) => String(p.grpcStreamWaits)),
     ],
-    ['payments', 'payments.pool.wait_time', 'avg ms', ...pair((p) => ms(p.poolWaitAvgMs))],
-    ['payments', 'payments.pool.wait_time', 'max ms', ...pair((p) => ms(p.poolWaitMaxMs))],
     [
-      'payments',
-      'payments.pool.abandoned',
-      'count',
-      ...pair((p) => hot(String(p.poolAbandoned), p.poolAbandoned > 0)),
+      'orders',
+      'tracewire.grpc.channel.stream.wait_duration',
+      'avg ms',
+      ...cells((p) => hot(ms(p.grpcStreamWaitAvgMs), (p.grpcStreamWaitAvgMs ?? 0) >= 1)),
     ],
-    ['orders', 'rpc.client.active_requests', 'max', ...pair((p) => num(p.grpcInFlightMax))],
-    ['orders', 'rpc.client.call.duration', 'calls', ...pair((p) => String(p.grpcCalls))],
-    ['orders', 'rpc.client.call.duration', 'avg ms', ...pair((p) => ms(p.grpcAvgMs))],
-    ['orders', 'rpc.client.call.duration', 'max ms', ...pair((p) => ms(p.grpcMaxMs))],
+    [
+      'orders',
+      'tracewire.grpc.channel.stream.wait_duration',
+      'max ms',
+      ...cells((p) => hot(ms(p.grpcStreamWaitMaxMs), (p.grpcStreamWaitMaxMs ?? 0) >= 1)),
+    ],
+    ['orders', 'rpc.client.active_requests', 'max', ...cells((p) => num(p.grpcInFlightMax))],
+    ['orders', 'rpc.client.call.duration', 'calls', ...cells((p) => String(p.grpcCalls))],
+    ['orders', 'rpc.client.call.duration', 'avg ms', ...cells((p) => ms(p.grpcAvgMs))],
+    ['orders', 'rpc.client.call.duration', 'max ms', ...cells((p) => ms(p.grpcMaxMs))],
     [
       'orders',
       '  rpc.status_code=DEADLINE_EXCEEDED',
       'calls',
-      ...pair((p) => hot(String(p.grpcDeadlineExceeded), p.grpcDeadlineExceeded > 0)),
+      ...cells((p) => hot(String(p.grpcDeadlineExceeded), p.grpcDeadlineExceeded > 0)),
     ],
+    [
+      'orders',
+      '  rpc.status_code=RESOURCE_EXHAUSTED',
+      'calls',
+      ...cells((p) => hot(String(p.grpcResourceExhausted), p.grpcResourceExhausted > 0)),
+    ],
+    ['payments', 'rpc.server.active_requests', 'max', ...cells((p) => num(p.serverActiveMax))],
+    ['payments', 'rpc.server.call.duration', 'calls', ...cells((p) => String(p.serverCalls))],
+    ['payments', 'rpc.server.call.duration', 'avg ms', ...cells((p) => ms(p.serverAvgMs))],
+    ...HTTP_HOPS.flatMap(({ service, hop }) => [
+      [
+        service,
+        `http.client.open_connections (-> ${hop.split(' -> ')[1]})`,
+        'max active',
+        ...cells((p) => num(p.httpClient[hop]?.openActiveMax)),
+      ],
+      [
+        service,
+        'http.client.connection.pending_requests',
+        'max',
+        ...cells((p) => num(p.httpClient[hop]?.pendingMax)),
+      ],
+      [
+        service,
+        'http.client.connection.wait_time',
+        'avg ms',
+        ...cells((p) => ms(p.httpClient[hop]?.waitAvgMs)),
+      ],
+    ]),
     ...['gateway', 'orders', 'inventory'].map((service) => [
       service,
       'http.server.active_requests',
       'max',
-      ...pair((p) => num(p.httpActiveMax[service])),
+      ...cells((p) => num(p.httpActiveMax[service])),
     ]),
-    ['orders', 'db.client.operation.duration', 'avg ms', ...pair((p) => ms(p.dbAvgMs))],
-    ['inventory', 'http.server.request.duration', 'avg ms', ...pair((p) => ms(p.inventoryAvgMs))],
+    ['orders', 'db.client.operation.duration', 'avg ms', ...cells((p) => ms(p.dbAvgMs))],
+    ['orders', 'db.client.connection.pending_requests', 'max', ...cells((p) => num(p.dbPendingMax))],
+    ['orders', 'db.client.connection.wait_time', 'avg ms', ...cells((p) => ms(p.dbWaitAvgMs))],
+    ['orders', 'db.client.connection.wait_time', 'max ms', ...cells((p) => ms(p.dbWaitMaxMs))],
+    ['inventory', 'http.server.request.duration', 'avg ms', ...cells((p) => ms(p.inventoryAvgMs))],
   ];
-  printTable(['SERVICE', 'METRIC', 'STAT', `BEFORE (${before.phase})`, `DURING (${during.phase})`], rows);
+  printTable(['SERVICE', 'METRIC', 'STAT', ...phases.map((p) => p.phase.toUpperCase())], rows);
   printNote(
-    '  (max of the 500 ms exports for gauges and counters in use; delta histograms summed over the phase)',
+    '  (max of the 500 ms exports for counters of things in progress; delta histograms summed over the phase)',
   );
 }
 
@@ -504,66 +624,147 @@ function printMetrics(phases: PhaseMetrics[], poolSize: number): void {
 
 interface DiagnosisInput {
   traceSpans: ReceivedSpan[];
+  /** every span received (for how many calls payments served at a time) */
+  allSpans: ReceivedSpan[];
   origin: ReceivedSpan | undefined;
+  phases: PhaseRun[];
   phaseMetrics: PhaseMetrics[];
   deadlineMs: number;
-  poolSize: number;
 }
 
-export function diagnose({ traceSpans, origin, phaseMetrics, poolSize }: DiagnosisInput): string {
-  const [before, during] = phaseMetrics;
+/** The most payments SERVER spans in progress at once between `from` and `to` (a sweep over starts and ends). */
+export function maxServerOverlap(spans: ReceivedSpan[], from: number, to: number): number {
+  const events: [number, number][] = [];
+  for (const s of spans) {
+    if (s.service !== 'payments' || s.kind !== 2 || s.end < from || s.start > to) continue;
+    events.push([s.start, 1], [s.end, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // an end before a start at the same instant
+  let current = 0;
+  let max = 0;
+  for (const [, delta] of events) {
+    current += delta;
+    max = Math.max(max, current);
+  }
+  return max;
+}
+
+/** What the RESOURCE_EXHAUSTED calls of the incident look like in the traces. */
+function refusedText(spans: ReceivedSpan[], phase: PhaseRun | undefined): string {
+  const clients = spans.filter(
+    (s) =>
+      s.kind === 3 &&
+      s.attributes['rpc.status_code'] === 'RESOURCE_EXHAUSTED' &&
+      (phase === undefined || (s.start >= phase.start && s.start <= phase.end)),
+  );
+  const served = new Set(
+    spans.filter((s) => s.service === 'payments' && s.kind === 2).map((s) => s.parentSpanId),
+  );
+  const unseen = clients.filter((s) => !served.has(s.spanId)).length;
+  return (
+    `${unseen} of the ${clients.length} traced have no payments SERVER span` +
+    (unseen > 0 && unseen === clients.length
+      ? ': payments refused the stream before its interceptor saw the call'
+      : '')
+  );
+}
+
+function waitAttr(span: ReceivedSpan | undefined): number | undefined {
+  const value = span?.attributes['tracewire.http.client.connection.wait_time'];
+  return typeof value === 'number' ? value * 1000 : undefined;
+}
+
+export function diagnose({
+  traceSpans,
+  allSpans,
+  origin,
+  phases,
+  phaseMetrics,
+  deadlineMs,
+}: DiagnosisInput): string {
+  const [before, during, after] = phaseMetrics;
+  const incident = phases[1];
   const parts: string[] = [];
   if (during !== undefined) {
     const share = during.requests > 0 ? (100 * during.errors504) / during.requests : 0;
     parts.push(
       `During the incident ${during.errors504} of ${during.requests} orders (${share.toFixed(0)}%) ended in 504` +
-        (before === undefined ? '.' : `, against ${before.errors504} of ${before.requests} before.`),
+        (during.errors503 > 0 ? ` and ${during.errors503} in 503` : '') +
+        (before === undefined
+          ? ''
+          : `, against ${before.errors504 + before.errors503} failures in ${before.requests} before`) +
+        (after === undefined ? '.' : ` and ${after.errors504 + after.errors503} in ${after.requests} after.`),
     );
   }
   const root = traceSpans.find((s) => s.parentSpanId === undefined);
   const grpcClient = traceSpans.find((s) => s.kind === 3 && s.attributes['rpc.system.name'] === 'grpc');
-  const acquire = traceSpans.find((s) => s.name === 'payments.pool acquire');
   const paymentsServer = traceSpans.find((s) => s.service === 'payments' && s.kind === 2);
   if (root !== undefined && grpcClient !== undefined) {
     const callMs = grpcClient.end - grpcClient.start;
     parts.push(
-      `In the failed order's trace the customer waited ${ms(root.end - root.start)} ms; ${ms(callMs)} ms of it is the orders -> payments gRPC call, which ended ${format(grpcClient.attributes['rpc.status_code'] ?? 'with an error')}` +
+      `In the failed order's trace the customer waited ${ms(root.end - root.start)} ms; ${ms(callMs)} ms of it is the orders -> payments gRPC call, whose CLIENT span ended ${format(grpcClient.attributes['rpc.status_code'] ?? 'with an error')}` +
         (origin !== undefined
-          ? `, and the failure starts at the "${origin.name}" span of ${origin.service}.`
+          ? ` (the failure starts at the ${KIND[origin.kind]?.toLowerCase()} span "${origin.name}" of ${origin.service}).`
           : '.'),
     );
-    if (acquire !== undefined && paymentsServer !== undefined) {
-      const waited = acquire.end - acquire.start;
-      const serverMs = paymentsServer.end - paymentsServer.start;
+    if (paymentsServer !== undefined) {
+      const lateMs = paymentsServer.start - grpcClient.start;
       parts.push(
-        `Payments spent ${ms(waited)} ms of its ${ms(serverMs)} ms (${((100 * waited) / Math.max(serverMs, 1)).toFixed(0)}%) waiting in "payments.pool acquire" for one of ${format(acquire.attributes['payments.pool.size'])} card-network connections (${format(acquire.attributes['payments.pool.in_use'])} in use, ${format(acquire.attributes['payments.pool.pending'])} already queued when it arrived).`,
+        `Payments only received that call ${ms(lateMs)} ms after orders started it (${((100 * lateMs) / Math.max(callMs, 1)).toFixed(0)}% of the call) and worked ${ms(paymentsServer.end - paymentsServer.start)} ms on it (its SERVER span: ${format(paymentsServer.attributes['rpc.status_code'] ?? 'no status')}).`,
       );
     }
     const db = traceSpans.filter((s) => s.attributes['db.system.name'] !== undefined);
     const inventory = traceSpans.find((s) => s.service === 'inventory' && s.kind === 2);
     const dbMs = db.reduce((total, s) => total + (s.end - s.start), 0);
+    const httpWaits = traceSpans.map((s) => waitAttr(s)).filter((v): v is number => v !== undefined);
     if (db.length > 0 || inventory !== undefined) {
       parts.push(
-        `The other hops were quick: ${db.length} database quer${db.length === 1 ? 'y' : 'ies'} took ${ms(dbMs)} ms in all` +
+        `Elsewhere in the trace ${db.length} database quer${db.length === 1 ? 'y' : 'ies'} took ${ms(dbMs)} ms in all` +
           (inventory === undefined
+            ? ''
+            : `, inventory answered in ${ms(inventory.end - inventory.start)} ms`) +
+          (httpWaits.length === 0
             ? '.'
-            : ` and inventory answered in ${ms(inventory.end - inventory.start)} ms.`),
+            : ` and the ${httpWaits.length} HTTP calls waited at most ${ms(Math.max(...httpWaits))} ms for a connection.`),
       );
     }
   }
-  const saturated =
-    during !== undefined && (during.poolInUseMax ?? 0) >= poolSize && (during.poolPendingMax ?? 0) > 0;
+  const serverOverlap =
+    incident === undefined ? undefined : maxServerOverlap(allSpans, incident.start, incident.end);
   if (before !== undefined && during !== undefined) {
+    const hops = HTTP_HOPS.map(({ hop }) => {
+      const c = during.httpClient[hop];
+      return `${ms(c?.waitAvgMs)} ms on average ${hop}`;
+    }).join(' and ');
     parts.push(
-      `The metrics agree: the payments pool went from at most ${num(before.poolInUseMax)}/${poolSize} connections in use and ${num(before.poolPendingMax)} pending (avg wait ${ms(before.poolWaitAvgMs)} ms) to ${num(during.poolInUseMax)}/${poolSize} with up to ${num(during.poolPendingMax)} pending (avg wait ${ms(during.poolWaitAvgMs)} ms, max ${ms(during.poolWaitMaxMs)} ms, ${during.poolAbandoned} charges abandoned), gRPC calls in flight from orders rose from ${num(before.grpcInFlightMax)} to ${num(during.grpcInFlightMax)} with ${during.grpcDeadlineExceeded} DEADLINE_EXCEEDED, while the database average stayed at ${ms(during.dbAvgMs)} ms (${ms(before.dbAvgMs)} before).`,
+      `The metrics say why: on orders' ${num(during.grpcConnectionsMax)} HTTP/2 connection to payments, the calls waiting for a stream went from ${num(before.grpcWaitingMax)} before to up to ${num(during.grpcWaitingMax)} during the incident` +
+        (after === undefined ? '' : ` and back to ${num(after.grpcWaitingMax)} after`) +
+        ` (stream wait avg ${ms(during.grpcStreamWaitAvgMs)} ms, max ${ms(during.grpcStreamWaitMaxMs)} ms, against ${ms(before.grpcStreamWaitMaxMs)} ms max before), while payments never had more than ${num(during.serverActiveMax)} calls in progress (rpc.server.active_requests` +
+        (serverOverlap === undefined ? ')' : `; at most ${serverOverlap} of its SERVER spans overlap)`) +
+        ` and answered in ${ms(during.serverAvgMs)} ms on average (${ms(before.serverAvgMs)} ms before). ${during.grpcDeadlineExceeded} calls ended DEADLINE_EXCEEDED` +
+        (during.grpcResourceExhausted > 0
+          ? ` and ${during.grpcResourceExhausted} RESOURCE_EXHAUSTED (${refusedText(allSpans, incident)})`
+          : '') +
+        `. The HTTP clients' connection waits stayed short (${hops}), and the database answered in ${ms(during.dbAvgMs)} ms on average (${ms(before.dbAvgMs)} before), its connection pool's wait peaking at ${ms(during.dbWaitMaxMs)} ms, before the gRPC call started its deadline.`,
     );
   }
-  if (saturated && acquire !== undefined) {
+  const queued =
+    during !== undefined &&
+    (during.grpcWaitingMax ?? 0) > 0 &&
+    (during.grpcStreamWaitMaxMs ?? 0) >= deadlineMs / 2 &&
+    during.grpcDeadlineExceeded > 0;
+  const paymentsKeptPace =
+    before?.serverAvgMs !== undefined &&
+    during?.serverAvgMs !== undefined &&
+    during.serverAvgMs <= before.serverAvgMs * 1.5;
+  if (queued && paymentsKeptPace) {
     parts.push(
-      "Cause: the payments connection pool ran dry under the load; queued charges outlived the callers' gRPC deadline, orders turned DEADLINE_EXCEEDED into 504. Fix the capacity (a bigger pool, or more card-network throughput), or shed load before the queue wait exceeds the deadline.",
+      `Cause: payments was not slow, it takes only ${num(during?.serverActiveMax)} calls at a time on a connection (its HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), and orders sends every charge over one connection; under the sale's load the other calls queued in orders' HTTP/2 session longer than their ${deadlineMs} ms deadline, and orders turned DEADLINE_EXCEEDED into 504. Fix the capacity (raise payments' grpc.max_concurrent_streams, or spread calls over more connections or instances), or shed load before the stream wait reaches the deadline.`,
     );
   } else {
-    parts.push('The data do not show the payments pool saturated in this run, so no cause is claimed.');
+    parts.push(
+      "The data do not show calls queueing for payments' streams in this run, so no cause is claimed.",
+    );
   }
   return parts.join(' ');
 }

@@ -18,6 +18,8 @@ export interface PhasePlan {
   readonly concurrency: number;
   /** Pause between two orders of one loop. */
   readonly thinkMs: number;
+  /** Quiet time before the phase starts (no traffic), so that its metrics hold none of the previous phase. */
+  readonly pauseBeforeMs?: number;
 }
 
 export interface PhaseRun {
@@ -34,6 +36,8 @@ export async function runPhase(
   plan: PhasePlan,
   exchanges: Exchange[],
 ): Promise<PhaseRun> {
+  if (plan.pauseBeforeMs !== undefined)
+    await new Promise((resolve) => setTimeout(resolve, plan.pauseBeforeMs));
   const start = Date.now();
   const deadline = start + plan.durationMs;
   let counter = 0;

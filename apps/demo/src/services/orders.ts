@@ -1,6 +1,8 @@
 // orders: a NestJS service (OtelModule). For each order it checks stock with `inventory` (fetch),
 // stores the order in Postgres (@tracewire/pg), and charges it with `payments` (gRPC, with a
-// deadline). A payment that misses its deadline becomes a 504 problem+json.
+// deadline). A payment that misses its deadline becomes a 504 problem+json. The payments client is
+// one grpc-js channel (one HTTP/2 connection); `instrumentGrpcChannel` reports its connection, its
+// calls, and the calls waiting for a stream beyond what payments accepts at a time.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Body, Controller, HttpCode, Inject, Injectable, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GrpcCode, TracedError, wrapError } from '@tracewire/errors';
-import { otelGrpcClientInterceptor } from '@tracewire/grpc';
+import { instrumentGrpcChannel, otelGrpcClientInterceptor } from '@tracewire/grpc';
 import { requestLogger } from '@tracewire/logger';
 import { OtelModule, Span } from '@tracewire/nest';
 import type pg from 'pg';
@@ -120,6 +122,9 @@ const Payments = loadPayments();
 const paymentsClient = new Payments(PAYMENTS_TARGET, grpc.credentials.createInsecure(), {
   interceptors: [otelGrpcClientInterceptor({ target: PAYMENTS_TARGET })],
 }) as unknown as PaymentsClient;
+// Channel metrics: grpc.subchannel.open_connections, tracewire.grpc.channel.calls.active,
+// tracewire.grpc.channel.calls.waiting_for_stream and tracewire.grpc.channel.stream.wait_duration.
+instrumentGrpcChannel(paymentsClient);
 
 @Module({
   imports: [OtelModule.forRoot({ problemDetails: true })], // problem+json with the traceId
