@@ -5,10 +5,10 @@
 //   node src/instructions.mjs <express|koa|nest|fastify|grpc> <variant> [requests]
 //   INSTR_FUNCTIONS=1 node src/instructions.mjs koa tracewire-nosdk      # also: where they go
 //
-// The grpc suite drives `grpc-server.mjs` with a grpc-js client (unary GetUser calls, 8 in
-// flight) from this process. TRACEWIRE_GRPC_MODULE=<path to a build's index.js> runs the server on
-// another build of @tracewire/grpc (before/after comparisons), GRPC_CONVENTIONS=grpc|both sets
-// the interceptor's `metricConventions`.
+// The grpc suite drives `grpc-server.mjs` with a grpc-js client (unary GetUser calls, 8 in flight
+// unless INSTR_GRPC_CONCURRENCY says otherwise) from this process. TRACEWIRE_GRPC_MODULE=<path to
+// a build's index.js> runs the server on another build of @tracewire/grpc (before/after
+// comparisons); GRPC_CONVENTIONS=grpc|both sets the interceptor's `metricConventions`.
 //
 // The server runs under callgrind with instrumentation off; after a warm-up (INSTR_WARMUP requests,
 // default 6000, so that V8 has optimized the request path) counting is switched on for `requests`
@@ -32,6 +32,10 @@ const AMOUNT = Number(amountArg);
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 6000);
 const FUNCTIONS = process.env.INSTR_FUNCTIONS === '1';
 const TOP = Number(process.env.INSTR_TOP ?? 40);
+// gRPC calls in flight (8, as the HTTP suites' connections). The gRPC totals move by up to 15 %
+// between identical runs (garbage collection lands in the window or not; one call at a time is
+// worse: idle-time GC); compare builds with INSTR_FUNCTIONS=1 (self cost per function) as well.
+const GRPC_CONCURRENCY = Number(process.env.INSTR_GRPC_CONCURRENCY ?? 8);
 
 const scripts = {
   express: './express-server.mjs',
@@ -64,7 +68,7 @@ const port = await new Promise((resolve, reject) => {
 const url = `http://127.0.0.1:${port}/users/42`;
 const fire = (amount) =>
   suite === 'grpc'
-    ? grpcCalls(port, amount, 8).then((errors) => ({ non2xx: errors }))
+    ? grpcCalls(port, amount, GRPC_CONCURRENCY).then((errors) => ({ non2xx: errors }))
     : new Promise((resolve, reject) =>
         autocannon({ url, connections: 8, amount, timeout: 60 }, (err, res) =>
           err ? reject(err) : resolve(res),
