@@ -8,6 +8,7 @@ export {
   LazyTracer,
   toRecordableException,
 } from './instrumentation-scope.js';
+export { hasContextManager } from './internal/bind-emitter.js';
 export { RateLimitedDiag } from './internal/diag.js';
 export type { HttpServerInstruments } from './metrics/http-server-metrics.js';
 export { HttpServerMetrics } from './metrics/http-server-metrics.js';

@@ -17,10 +17,15 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import { ATTR_ERROR_TYPE, extractContext, isPublicRequest, parseHost } from '@tracewire/core';
+import {
+  ATTR_ERROR_TYPE,
+  extractContext,
+  hasContextManager,
+  isPublicRequest,
+  parseHost,
+} from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode, isServerError, TRACE_ID_METADATA_KEY } from '@tracewire/errors';
 import { hostOf, peerOf } from './internal/connection.js';
-import { hasContextManager } from './internal/context-probe.js';
 import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
 import { cap, MAX_STATUS_MESSAGE_LENGTH } from './internal/limits.js';
 import { callKind, type MethodInfo } from './internal/method.js';
