@@ -164,28 +164,12 @@ class ClientInstrumentation extends GrpcInstrumentation {
    * answered UNIMPLEMENTED before is counted as `other` from the start.
    */
   override grpcStartAttributes(info: MethodInfo): Attributes {
-    if (info.unimplemented) return this.grpcStartAttributes(this.other);
-    let attributes = info.grpcStartAttributes;
-    if (attributes === undefined) {
-      attributes = Object.freeze({ 'grpc.method': info.grpcMethod, 'grpc.target': this.grpcTarget });
-      info.grpcStartAttributes = attributes;
-    }
-    return attributes;
+    return super.grpcStartAttributes(info.unimplemented ? this.other : info);
   }
 
-  /** The A66 attribute set of the end-of-call `grpc.client.*` instruments (cached). */
-  override grpcAttributes(info: MethodInfo, code: number): Attributes {
-    const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
-    let attributes = info.grpcAttributes[index];
-    if (attributes === undefined) {
-      attributes = Object.freeze({
-        'grpc.method': info.grpcMethod,
-        'grpc.target': this.grpcTarget,
-        'grpc.status': grpcCodeName(index),
-      });
-      info.grpcAttributes[index] = attributes;
-    }
-    return attributes;
+  /** A66 names a client method by `grpc.method` and the channel's `grpc.target`. */
+  protected override grpcMethodAttributes(info: MethodInfo): Attributes {
+    return { 'grpc.method': info.grpcMethod, 'grpc.target': this.grpcTarget };
   }
 
   /** The start attributes of a method's spans (shared: the SDK copies them). */

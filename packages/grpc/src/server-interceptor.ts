@@ -165,25 +165,9 @@ class ServerInstrumentation extends GrpcInstrumentation {
     return attributes;
   }
 
-  /** The A66 attribute set of `grpc.server.call.started` (cached per method). */
-  override grpcStartAttributes(info: MethodInfo): Attributes {
-    let attributes = info.grpcStartAttributes;
-    if (attributes === undefined) {
-      attributes = Object.freeze({ 'grpc.method': info.grpcMethod });
-      info.grpcStartAttributes = attributes;
-    }
-    return attributes;
-  }
-
-  /** The A66 attribute set of the end-of-call `grpc.server.call.*` instruments (cached). */
-  override grpcAttributes(info: MethodInfo, code: number): Attributes {
-    const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
-    let attributes = info.grpcAttributes[index];
-    if (attributes === undefined) {
-      attributes = Object.freeze({ 'grpc.method': info.grpcMethod, 'grpc.status': grpcCodeName(index) });
-      info.grpcAttributes[index] = attributes;
-    }
-    return attributes;
+  /** A66 names a server method by `grpc.method` alone. */
+  protected override grpcMethodAttributes(info: MethodInfo): Attributes {
+    return { 'grpc.method': info.grpcMethod };
   }
 
   /**

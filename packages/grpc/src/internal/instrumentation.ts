@@ -10,6 +10,7 @@ import type {
 } from '@opentelemetry/api';
 import { createNoopMeter } from '@opentelemetry/api';
 import { callHook, LazyInstruments, LazyTracer, RateLimitedDiag, resolvePropagator } from '@tracewire/core';
+import { GrpcCode, grpcCodeName, isGrpcCode } from '@tracewire/errors';
 import type { MetadataLike } from '../metadata-carrier.js';
 import type { GrpcInstrumentationOptions, GrpcMethodMatcher } from '../options.js';
 import { DEFAULT_IGNORE } from '../options.js';
@@ -136,11 +137,32 @@ export abstract class GrpcInstrumentation {
   /** The attribute set of `rpc.<side>.call.duration` for a method and final code (cached). */
   abstract durationAttributes(info: MethodInfo, code: number): Attributes;
 
+  /**
+   * The A66 attributes that name a method on this side: `grpc.method`, plus `grpc.target` on the
+   * client. Called once per method (the sets built from it are cached).
+   */
+  protected abstract grpcMethodAttributes(info: MethodInfo): Attributes;
+
   /** The A66 attribute set of the `started` counter of a method (cached). */
-  abstract grpcStartAttributes(info: MethodInfo): Attributes;
+  grpcStartAttributes(info: MethodInfo): Attributes {
+    let attributes = info.grpcStartAttributes;
+    if (attributes === undefined) {
+      attributes = Object.freeze(this.grpcMethodAttributes(info));
+      info.grpcStartAttributes = attributes;
+    }
+    return attributes;
+  }
 
   /** The A66 attribute set of the end-of-call instruments for a method and final code (cached). */
-  abstract grpcAttributes(info: MethodInfo, code: number): Attributes;
+  grpcAttributes(info: MethodInfo, code: number): Attributes {
+    const index = isGrpcCode(code) ? code : GrpcCode.UNKNOWN;
+    let attributes = info.grpcAttributes[index];
+    if (attributes === undefined) {
+      attributes = Object.freeze({ ...this.grpcMethodAttributes(info), 'grpc.status': grpcCodeName(index) });
+      info.grpcAttributes[index] = attributes;
+    }
+    return attributes;
+  }
 
   /**
    * Counts a call in: `rpc.<side>.active_requests` +1 and/or the A66 `started` counter.
