@@ -72,4 +72,13 @@ export {
 export type { HttpServerAdapter, ServerRequest } from './server/http-server.js';
 export { getServerRequest, HttpServerInstrumentation } from './server/http-server.js';
 export { METHOD_OTHER, normalizeMethod } from './server/method.js';
+export type { HttpRpcMetadata } from './server/official.js';
+export { getHttpRpcMetadata, RPC_METADATA_KEY } from './server/official.js';
+export type { InstrumentationRuntimeFindings } from './server/runtime-findings.js';
+export {
+  getInstrumentationRuntimeFindings,
+  noteClientSpan,
+  resetInstrumentationRuntimeFindings,
+  spanKindOf,
+} from './server/runtime-findings.js';
 export { DEFAULT_REDACTED_QUERY_KEYS, parseHost, redactQuery, splitTarget } from './server/url.js';

@@ -68,6 +68,21 @@ export interface HttpInstrumentationOptions<TReq = IncomingMessage, TRes = Serve
    * `error` for 5xx, `warn` for aborted requests. @default false
    */
   accessLog?: boolean;
+  /**
+   * What to do when another instrumentation already made this request's SERVER span (the official
+   * `@opentelemetry/instrumentation-http`, which leaves its RPC metadata in the active context):
+   *
+   * - `'reuse'`: make no second SERVER span and no second `http.server.request.duration` series;
+   *   write the route into that metadata (the official span and duration get `http.route`), add
+   *   tracewire's attributes, exceptions and hooks to the official span, and keep every feature that
+   *   needs no span of its own (`traceresponse`, `req.log`, problem+json `traceId`, the error model).
+   *   tracewire still counts `http.server.active_requests`, which the official one does not emit.
+   * - `'own'`: start tracewire's own SERVER span (a child of the official one) and record its own
+   *   duration, as when the official instrumentation is absent: two SERVER spans per request.
+   *
+   * @default 'reuse'
+   */
+  officialServerSpan?: 'reuse' | 'own';
 }
 
 const KNOWN_KEYS = new Set([
@@ -84,6 +99,7 @@ const KNOWN_KEYS = new Set([
   'traceResponseHeader',
   'logger',
   'accessLog',
+  'officialServerSpan',
 ]);
 
 /**
@@ -126,6 +142,19 @@ export function validateHttpOptions(options: unknown, owner: string): void {
   }
   if (o.accessLog === true && o.logger === undefined) {
     throw new TypeError(`${owner}: options.accessLog needs options.logger`);
+  }
+  if (
+    o.officialServerSpan !== undefined &&
+    o.officialServerSpan !== 'reuse' &&
+    o.officialServerSpan !== 'own'
+  ) {
+    throw new TypeError(
+      `${owner}: options.officialServerSpan must be 'reuse' or 'own', got ${
+        typeof o.officialServerSpan === 'string'
+          ? JSON.stringify(o.officialServerSpan)
+          : describeType(o.officialServerSpan)
+      }`,
+    );
   }
   if (o.ignore !== undefined) {
     const list = Array.isArray(o.ignore) ? o.ignore : [o.ignore];

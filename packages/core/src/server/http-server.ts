@@ -22,6 +22,8 @@ import {
   ERROR_TYPE_OTHER,
 } from '../semconv.js';
 import { METHOD_OTHER, normalizeMethod } from './method.js';
+import { getHttpRpcMetadata, type HttpRpcMetadata } from './official.js';
+import { noteNestedServerSpan, noteSharedServerSpan } from './runtime-findings.js';
 import { parseHost, splitTarget } from './url.js';
 
 /**
@@ -113,6 +115,7 @@ export class HttpServerInstrumentation<
   readonly #captureRequest: string[];
   readonly #captureResponse: string[];
   readonly #traceResponse: boolean;
+  readonly #reuseOfficial: boolean;
   readonly #tracer: LazyTracer;
   #lastHost: string | undefined;
   #lastHostParsed: ReturnType<typeof parseHost>;
@@ -127,6 +130,7 @@ export class HttpServerInstrumentation<
     this.#captureRequest = (this.options.captureRequestHeaders ?? []).map((h) => h.toLowerCase());
     this.#captureResponse = (this.options.captureResponseHeaders ?? []).map((h) => h.toLowerCase());
     this.#traceResponse = this.options.traceResponseHeader ?? true;
+    this.#reuseOfficial = this.options.officialServerSpan !== 'own';
     this.metrics = new HttpServerMetrics(this.options.meterProvider, adapter.name, adapter.version);
     this.#tracer = new LazyTracer(this.options.tracerProvider, adapter.name, adapter.version);
   }
@@ -145,6 +149,18 @@ export class HttpServerInstrumentation<
     try {
       const target = splitTarget(request.url ?? '/');
       if (this.#ignore.length > 0 && this.#isIgnored(request, target.path)) return undefined;
+      if (this.#reuseOfficial) {
+        // Another instrumentation (instrumentation-http) already made this request's SERVER span and
+        // left its RPC metadata in the active context: use that span instead of a second one. Metadata
+        // that a tracewire request already claimed belongs to an outer request, not to this one.
+        const meta = getHttpRpcMetadata(context.active());
+        if (
+          meta !== undefined &&
+          (meta as unknown as Record<symbol, unknown>)[SERVER_REQUEST] === undefined
+        ) {
+          return new SharedServerRequest<TReq, TRes>(this, request, response, target.path, meta);
+        }
+      }
       // The constructor marks the request (SERVER_REQUEST) itself, before anything that may fail.
       return new ActiveServerRequest<TReq, TRes>(this, request, response, target.path, target.query);
     } catch (error) {
@@ -324,6 +340,10 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       parent,
     );
     this.span = span;
+    // A SERVER span already active for this request (another instrumentation's, e.g. with
+    // officialServerSpan 'own' or one that leaves no RPC metadata) means two SERVER spans per request:
+    // remembered for `tracewire doctor`'s in-process check.
+    if (!noop) noteNestedServerSpan(trace.getSpan(active), path, owner.adapter.name);
     // The API's no-op span only repeats the parent's span context, which `parent` already carries
     // (or no span at all): a context of its own would be one more Map and three closures (the API's
     // BaseContext) for the same content.
@@ -488,19 +508,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   private _accessLine(route: string | undefined, status: number | undefined, finished: boolean): void {
     const log = this.log;
     if (log === undefined) return;
-    const record: Record<string, unknown> = { method: this._request.method };
-    if (route !== undefined) record.route = route;
-    record.path = this._path;
-    if (status !== undefined) record.status = status;
-    record.duration_ms = Math.round((performance.now() - this._startedAt) * 1000) / 1000;
-    if (!finished) {
-      record.aborted = true;
-      this._owner.call('logger', () => log.warn(record, 'request aborted'));
-    } else if (status !== undefined && status >= 500) {
-      this._owner.call('logger', () => log.error(record, 'request completed'));
-    } else {
-      this._owner.call('logger', () => log.info(record, 'request completed'));
-    }
+    accessLine(this._owner, log, this._request.method, route, this._path, status, finished, this._startedAt);
   }
 
   private _spanName(route: string | undefined): string {
@@ -512,6 +520,203 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     }
     const method = this._method === METHOD_OTHER ? 'HTTP' : this._method;
     return route === undefined ? method : `${method} ${route}`;
+  }
+}
+
+/**
+ * A request whose SERVER span another instrumentation made (instrumentation-http, found through its
+ * RPC metadata): no second span and no second duration. At the response's `close` (a listener put in
+ * front of the official one, so it runs before that span ends and reads the route) it writes the
+ * route into the metadata, and tracewire's attributes, exceptions and hooks onto that span; the
+ * official instrumentation then names the span `METHOD route`, ends it and records its duration.
+ */
+class SharedServerRequest<TReq extends IncomingMessage, TRes extends ServerResponse>
+  implements ServerRequest
+{
+  declare readonly span: Span;
+  declare readonly context: Context;
+  declare ended: boolean;
+  declare readonly log: RequestLogLike | undefined;
+  declare private readonly _owner: HttpServerInstrumentation<TReq, TRes>;
+  declare private readonly _request: TReq;
+  declare private readonly _response: TRes;
+  declare private readonly _meta: HttpRpcMetadata;
+  declare private readonly _startedAt: number;
+  declare private readonly _path: string;
+  declare private readonly _activeAttributes: Attributes;
+  declare private _route: string | undefined;
+  declare private _errorType: string | undefined;
+  declare private _recorded: unknown[] | undefined;
+
+  constructor(
+    owner: HttpServerInstrumentation<TReq, TRes>,
+    request: TReq,
+    response: TRes,
+    path: string,
+    meta: HttpRpcMetadata,
+  ) {
+    this._owner = owner;
+    this._request = request;
+    this._response = response;
+    this._meta = meta;
+    this._startedAt = performance.now();
+    this._path = path;
+    this.ended = false;
+    this._route = undefined;
+    this._errorType = undefined;
+    this._recorded = undefined;
+    const span = meta.span;
+    this.span = span;
+    const active = context.active();
+    this.context = trace.getSpan(active) === span ? active : trace.setSpan(active, span);
+    (request as unknown as Record<symbol, unknown>)[SERVER_REQUEST] = this;
+    (meta as unknown as Record<symbol, unknown>)[SERVER_REQUEST] = this;
+    noteSharedServerSpan();
+    // In front of instrumentation-http's own 'close' listener, which reads the route and ends the span.
+    response.prependListener('close', () => this._end());
+
+    const options = owner.options;
+    if (span.isRecording() && owner.captureRequest.length > 0) {
+      const attributes: Attributes = {};
+      for (const name of owner.captureRequest) {
+        const v = request.headers[name];
+        if (v !== undefined) attributes[`http.request.header.${name}`] = headerValues(v);
+      }
+      span.setAttributes(attributes);
+    }
+    if (options.requestHook !== undefined) owner.call('requestHook', options.requestHook, span, request);
+    const logger = options.logger;
+    this.log = logger === undefined ? undefined : owner.call('logger', () => logger.child({}));
+    if (
+      owner.traceResponse &&
+      !response.headersSent &&
+      response.getHeader(TRACERESPONSE_HEADER) === undefined
+    ) {
+      const value = traceResponseHeaderValue(span.spanContext());
+      if (value !== undefined) response.setHeader(TRACERESPONSE_HEADER, value);
+    }
+    // instrumentation-http records no http.server.active_requests: tracewire still does.
+    const scheme = (request.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http';
+    this._activeAttributes = {
+      'http.request.method': normalizeMethod(request.method ?? 'GET'),
+      'url.scheme': scheme,
+    };
+    owner.metrics.get().activeRequests.add(1, this._activeAttributes);
+    owner.diag.debug(
+      'official-server-span',
+      'reusing the SERVER span of @opentelemetry/instrumentation-http (officialServerSpan: "reuse"); no second span or duration',
+    );
+  }
+
+  get route(): string | undefined {
+    return this._route;
+  }
+
+  setRoute(route: string | undefined): void {
+    if (typeof route === 'string' && route.length > 0) this._route = cap(route, 512);
+  }
+
+  recordException(error: unknown, errorType?: string): void {
+    if (this.ended) return;
+    if (this._recorded?.includes(error)) return;
+    if (this._recorded === undefined) this._recorded = [];
+    this._recorded.push(error);
+    if (errorType !== undefined) this._errorType = errorType;
+    try {
+      this.span.recordException(toRecordableException(error));
+    } catch (e) {
+      this._owner.diag.warn('recordException', 'could not record an exception', e);
+    }
+  }
+
+  private _end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const owner = this._owner;
+    try {
+      const response = this._response;
+      const span = this.span;
+      let route = this._route;
+      if (route === undefined && owner.adapter.resolveRoute !== undefined) {
+        const r = owner.call('resolveRoute', owner.adapter.resolveRoute, this._request);
+        if (typeof r === 'string' && r.length > 0) route = cap(r, 512);
+        this._route = route;
+      }
+      // tracewire's route is the full template (mount prefixes included) and absent for unmatched
+      // requests: it replaces what a framework instrumentation wrote for its last layer.
+      if (route !== undefined) this._meta.route = route;
+      else delete this._meta.route;
+      const finished = response.writableFinished;
+      const status = response.headersSent ? wireStatus(response) : undefined;
+      if (span.isRecording()) {
+        if (route !== undefined) span.setAttribute(ATTR_HTTP_ROUTE, route);
+        if (!finished && (status === undefined || status < 500)) {
+          if (this._errorType === undefined) this._takeResponseError(response);
+          span.setAttribute(ATTR_ERROR_TYPE, this._errorType ?? ERROR_TYPE_ABORTED);
+          if (this._errorType !== undefined) span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        for (const name of owner.captureResponse) {
+          const v = response.getHeader(name);
+          if (v !== undefined) span.setAttribute(`http.response.header.${name}`, headerValues(v));
+        }
+        const resolveAttributes = owner.adapter.resolveAttributes;
+        if (resolveAttributes !== undefined) {
+          const extra = owner.call('resolveAttributes', resolveAttributes, this._request);
+          if (typeof extra === 'object' && extra !== null) span.setAttributes(extra);
+        }
+        const responseHook = owner.options.responseHook;
+        if (responseHook !== undefined) owner.call('responseHook', responseHook, span, response);
+      }
+      owner.metrics.get().activeRequests.add(-1, this._activeAttributes);
+      if (owner.options.accessLog === true && this.log !== undefined) {
+        accessLine(
+          owner,
+          this.log,
+          this._request.method,
+          route,
+          this._path,
+          status,
+          finished,
+          this._startedAt,
+        );
+      }
+    } catch (error) {
+      owner.diag.error('end', 'could not finish the shared server span cleanly', error);
+    }
+  }
+
+  private _takeResponseError(response: TRes): void {
+    const errored: unknown = (response as { errored?: unknown }).errored;
+    if (errored === null || errored === undefined) return;
+    this._errorType = ERROR_TYPE_OTHER;
+    if (this._recorded?.includes(errored)) return;
+    this.span.recordException(toRecordableException(errored));
+  }
+}
+
+/** One access line (contained: a throwing logger changes nothing). */
+function accessLine(
+  owner: Pick<HttpServerInstrumentation, 'call'>,
+  log: RequestLogLike,
+  method: string | undefined,
+  route: string | undefined,
+  path: string,
+  status: number | undefined,
+  finished: boolean,
+  startedAt: number,
+): void {
+  const record: Record<string, unknown> = { method };
+  if (route !== undefined) record.route = route;
+  record.path = path;
+  if (status !== undefined) record.status = status;
+  record.duration_ms = Math.round((performance.now() - startedAt) * 1000) / 1000;
+  if (!finished) {
+    record.aborted = true;
+    owner.call('logger', () => log.warn(record, 'request aborted'));
+  } else if (status !== undefined && status >= 500) {
+    owner.call('logger', () => log.error(record, 'request completed'));
+  } else {
+    owner.call('logger', () => log.info(record, 'request completed'));
   }
 }
 
