@@ -1,5 +1,8 @@
 // Public API of @tracewire/pg. An explicit list: nothing under ./internal is exported.
 
+// The lexer lives in @tracewire/sql (shared with @tracewire/mysql2); re-exported for pg users.
+export type { SqlAnalysis } from '@tracewire/sql';
+export { analyzeSql, DEFAULT_MAX_QUERY_TEXT_LENGTH, SQL_SCAN_LIMIT, sanitizeSql } from '@tracewire/sql';
 export type { PgInstrumentationOptions, PgQueryInfo, PgQueryTextMode } from './options.js';
 export { validatePgOptions } from './options.js';
 export {
@@ -31,7 +34,5 @@ export {
   METRIC_DB_CLIENT_CONNECTION_WAIT_TIME,
   METRIC_DB_CLIENT_OPERATION_DURATION,
 } from './semconv.js';
-export type { SqlAnalysis } from './sql-sanitizer.js';
-export { analyzeSql, DEFAULT_MAX_QUERY_TEXT_LENGTH, SQL_SCAN_LIMIT, sanitizeSql } from './sql-sanitizer.js';
 export type { PgQueryable } from './trace-pg.js';
 export { isTracedPg, tracePg } from './trace-pg.js';

@@ -1,6 +1,7 @@
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { callHook, LazyTracer, RateLimitedDiag } from '@tracewire/core';
+import { analyzeSql, DEFAULT_MAX_QUERY_TEXT_LENGTH, type SqlAnalysis } from '@tracewire/sql';
 import type { PgInstrumentationOptions, PgQueryInfo, PgQueryTextMode } from '../options.js';
 import {
   ATTR_DB_COLLECTION_NAME,
@@ -16,7 +17,6 @@ import {
   ATTR_SERVER_PORT,
   DB_SYSTEM_POSTGRESQL,
 } from '../semconv.js';
-import { analyzeSql, DEFAULT_MAX_QUERY_TEXT_LENGTH, type SqlAnalysis } from '../sql-sanitizer.js';
 import type { ConnectionInfo } from './connection.js';
 import { errorTypeOf, exceptionOf, read, sqlStateOf } from './errors-info.js';
 import { PgMetrics } from './metrics.js';

@@ -1,9 +1,20 @@
-// A single-pass PostgreSQL lexer that turns query text into what may be recorded as
-// `db.query.text` (semantic-conventions docs/db/database-spans.md, "Sanitization of
-// db.query.text": every literal becomes `?`), and finds the operation and first collection name
-// on the way. Written for tracewire from the PostgreSQL lexical rules (docs: "Lexical Structure",
-// sql-syntax-lexical.html); it is not a parser and never needs to be one: it only has to know
-// where literals start and end.
+// A single-pass SQL lexer that turns query text into what may be recorded as `db.query.text`
+// (semantic-conventions docs/db/database-spans.md, "Sanitization of db.query.text": every literal
+// becomes `?`), and finds the operation, the first collection name and the query summary on the
+// way. Written for tracewire from the lexical rules of each dialect: PostgreSQL (docs: "Lexical
+// Structure", sql-syntax-lexical.html) and MySQL/MariaDB (reference manual: "String Literals",
+// "Hexadecimal Literals", "Bit-Value Literals", "Schema Object Names", "Comments"). It is not a
+// parser and never needs to be one: it only has to know where literals start and end.
+//
+// Dialect differences handled:
+// - PostgreSQL: "..." is an identifier; `$1` parameters; `$tag$...$tag$` dollar quotes; E'...'
+//   (backslash escapes), U&'...'; nested /* */ comments.
+// - MySQL: "..." is a string (unless ANSI_QUOTES, where it would be an identifier: masking it is
+//   the safe reading); `backtick` identifiers; `#` comments; non-nested /* */ comments (including
+//   /*! executable */ and /*+ hint */ comments, dropped like any other); backslash escapes in
+//   strings unless NO_BACKSLASH_ESCAPES (a literal whose end depends on that mode is masked with
+//   the rest, as for standard_conforming_strings); X'..', B'..', N'..', 0x/0b numbers; `$` is an
+//   identifier character; `?` placeholders are code.
 //
 // Fail-closed rules:
 // - anything it cannot tokenize with certainty (an unterminated literal or quoted identifier, a
@@ -19,6 +30,9 @@ export const DEFAULT_MAX_QUERY_TEXT_LENGTH = 2048;
 /** Characters of query text scanned at most, whatever its size (a 5 MB statement stops here). */
 export const SQL_SCAN_LIMIT = 65_536;
 
+/** The SQL dialects the lexer knows. */
+export type SqlDialect = 'postgresql' | 'mysql';
+
 /** What {@link analyzeSql} found. */
 export interface SqlAnalysis {
   /** The recordable text: sanitized (or, when not sanitizing, the raw text), capped. */
@@ -27,6 +41,11 @@ export interface SqlAnalysis {
   operation: string | undefined;
   /** `db.collection.name`: the first table named after FROM/INTO/UPDATE/TABLE, as written. */
   collection: string | undefined;
+  /**
+   * `db.query.summary`: `{operation} {collection}` (or the operation alone), undefined when no
+   * operation was found. Low cardinality by construction: a closed set of operations and names.
+   */
+  summary: string | undefined;
 }
 
 // Command keywords accepted as `db.operation.name` (a closed set keeps the attribute bounded).
@@ -84,6 +103,26 @@ const OPERATIONS: ReadonlySet<string> = new Set([
   'VALUES',
 ]);
 
+// MySQL/MariaDB statements beyond the shared set.
+const MYSQL_OPERATIONS: ReadonlySet<string> = new Set([
+  ...OPERATIONS,
+  'CHECKSUM',
+  'DESC',
+  'DESCRIBE',
+  'FLUSH',
+  'HANDLER',
+  'KILL',
+  'OPTIMIZE',
+  'RENAME',
+  'REPAIR',
+  'REPLACE',
+  'UNLOCK',
+  'USE',
+  'XA',
+]);
+/** MySQL modifiers between UPDATE/TRUNCATE and the table name. */
+const MYSQL_NOISE: ReadonlySet<string> = new Set(['LOW_PRIORITY', 'IGNORE']);
+
 /** Statements a `WITH` clause can lead to. */
 const WITH_TARGETS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 /** Words that may sit between CREATE/DROP/ALTER and TABLE, or between TABLE and the name. */
@@ -108,6 +147,7 @@ const isIdentStart = (c: number): boolean =>
 const isIdentPart = (c: number): boolean => isIdentStart(c) || isDigit(c) || c === 36;
 const QUOTE = 39; // '
 const DQUOTE = 34; // "
+const BACKTICK = 96; // `
 const BACKSLASH = 92;
 
 type TokenKind = 'word' | 'qident' | 'punct' | 'value';
@@ -117,6 +157,7 @@ type TokenKind = 'word' | 'qident' | 'punct' | 'value';
  * their case); `upper` is only set for words.
  */
 class Summary {
+  readonly #mysql: boolean;
   operation: string | undefined;
   collection: string | undefined;
   done = false;
@@ -128,6 +169,10 @@ class Summary {
   #ddl = false;
   #name: string[] | undefined;
   #afterDot = false;
+
+  constructor(mysql: boolean) {
+    this.#mysql = mysql;
+  }
 
   feed(kind: TokenKind, raw: string, upper: string | undefined): void {
     if (this.done) return;
@@ -153,7 +198,7 @@ class Summary {
         this.#withClause = true;
         return;
       }
-      if (!OPERATIONS.has(upper)) {
+      if (!(this.#mysql ? MYSQL_OPERATIONS : OPERATIONS).has(upper)) {
         this.#finish();
         return;
       }
@@ -174,7 +219,9 @@ class Summary {
       if (
         kind === 'word' &&
         upper !== undefined &&
-        (upper === 'ONLY' || (this.#ddl && (upper === 'TABLE' || DDL_NOISE.has(upper))))
+        (upper === 'ONLY' ||
+          (this.#ddl && (upper === 'TABLE' || DDL_NOISE.has(upper))) ||
+          (this.#mysql && MYSQL_NOISE.has(upper)))
       )
         return;
       if (kind === 'word' || kind === 'qident') {
@@ -208,6 +255,7 @@ class Summary {
         break;
       case 'INSERT':
       case 'MERGE':
+      case 'REPLACE':
         this.#expect = 'INTO';
         break;
       case 'UPDATE':
@@ -259,16 +307,26 @@ class Summary {
 }
 
 /**
- * Lexes `sql` once. With `sanitize`, `text` has every literal replaced by `?` (comments dropped,
- * whitespace collapsed); without it, `text` is the input capped to `maxLength` and the scan stops
- * as soon as operation and collection are known. Never throws for a string input.
+ * Lexes `sql` once, in the given dialect. With `sanitize`, `text` has every literal replaced by
+ * `?` (comments dropped, whitespace collapsed); without it, `text` is the input capped to
+ * `maxLength` and the scan stops as soon as operation and collection are known. Never throws for
+ * a string input.
  *
  * @example
  * analyzeSql("SELECT * FROM users WHERE email='a@b.c'", true, 2048);
- * // { text: 'SELECT * FROM users WHERE email=?', operation: 'SELECT', collection: 'users' }
+ * // { text: 'SELECT * FROM users WHERE email=?', operation: 'SELECT', collection: 'users',
+ * //   summary: 'SELECT users' }
+ * analyzeSql('SELECT * FROM `users` WHERE name = "bob" # note', true, 2048, 'mysql').text;
+ * // 'SELECT * FROM `users` WHERE name = ?'
  */
-export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): SqlAnalysis {
-  const summary = new Summary();
+export function analyzeSql(
+  sql: string,
+  sanitize: boolean,
+  maxLength: number,
+  dialect: SqlDialect = 'postgresql',
+): SqlAnalysis {
+  const mysql = dialect === 'mysql';
+  const summary = new Summary(mysql);
   const limit = Math.min(sql.length, SQL_SCAN_LIMIT);
   let out = '';
   let full = !sanitize;
@@ -294,6 +352,7 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
     emit(emitted);
     summary.feed(kind, raw, upper);
   };
+  const identStart = (c: number): boolean => isIdentStart(c) || (mysql && c === 36);
 
   let i = 0;
   // A string literal from `i` up to `end` is recorded as `?`; a quoted identifier as written. An
@@ -322,9 +381,10 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
       pendingSpace = true;
       continue;
     }
-    // -- line comment
-    if (c === 45 && sql.charCodeAt(i + 1) === 45) {
-      i += 2;
+    // -- line comment (MySQL wants a space after `--`; reading every `--` as a comment only ever
+    // drops more text), and MySQL's # line comment
+    if ((c === 45 && sql.charCodeAt(i + 1) === 45) || (mysql && c === 35)) {
+      i += c === 35 ? 1 : 2;
       while (i < limit) {
         const d = sql.charCodeAt(i);
         if (d === 10 || d === 13) break;
@@ -333,13 +393,13 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
       pendingSpace = true;
       continue;
     }
-    // /* block comment */, nested as in PostgreSQL
+    // /* block comment */: nested in PostgreSQL, not in MySQL (which ends it at the first */)
     if (c === 47 && sql.charCodeAt(i + 1) === 42) {
       let depth = 1;
       i += 2;
       while (i < limit && depth > 0) {
         const d = sql.charCodeAt(i);
-        if (d === 47 && sql.charCodeAt(i + 1) === 42) {
+        if (!mysql && d === 47 && sql.charCodeAt(i + 1) === 42) {
           depth++;
           i += 2;
         } else if (d === 42 && sql.charCodeAt(i + 1) === 47) {
@@ -352,11 +412,16 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
       continue;
     }
     if (c === QUOTE) {
-      literalTo(plainStringEnd(sql, i + 1, limit));
+      literalTo(plainStringEnd(sql, i + 1, limit, QUOTE));
       continue;
     }
     if (c === DQUOTE) {
-      quotedIdentifierTo(quotedEnd(sql, i + 1, limit));
+      if (mysql) literalTo(plainStringEnd(sql, i + 1, limit, DQUOTE));
+      else quotedIdentifierTo(quotedEnd(sql, i + 1, limit, DQUOTE));
+      continue;
+    }
+    if (mysql && c === BACKTICK) {
+      quotedIdentifierTo(quotedEnd(sql, i + 1, limit, BACKTICK));
       continue;
     }
     if (isDigit(c) || (c === 46 && isDigit(sql.charCodeAt(i + 1)))) {
@@ -364,7 +429,7 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
       token('value', '?', '?');
       continue;
     }
-    if (c === 36) {
+    if (!mysql && c === 36) {
       // $1 positional parameter
       if (isDigit(sql.charCodeAt(i + 1))) {
         let j = i + 1;
@@ -377,28 +442,34 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
       literalTo(dollarStringEnd(sql, i, limit));
       continue;
     }
-    if (isIdentStart(c)) {
+    if (identStart(c)) {
       let j = i + 1;
       while (j < limit && isIdentPart(sql.charCodeAt(j))) j++;
       const word = sql.slice(i, j);
       const next = sql.charCodeAt(j);
       if (j - i === 1 && next === QUOTE) {
         const prefix = c | 32; // lower-case
-        // E'..' escape string; B'..' bit string; X'..' hex; N'..' national character
-        if (prefix === 101 || prefix === 98 || prefix === 120 || prefix === 110) {
-          literalTo(prefix === 101 ? escapeStringEnd(sql, j + 1, limit) : plainStringEnd(sql, j + 1, limit));
+        // PostgreSQL: E'..' escape string, B'..' bit string, X'..' hex, N'..' national character.
+        // MySQL: B'..', X'..', N'..' (a word before a quote, `_utf8mb4'..'`, is an introducer:
+        // the literal after it is masked as any other).
+        if (prefix === 98 || prefix === 120 || prefix === 110 || (!mysql && prefix === 101)) {
+          literalTo(
+            prefix === 101
+              ? escapeStringEnd(sql, j + 1, limit, QUOTE)
+              : plainStringEnd(sql, j + 1, limit, QUOTE),
+          );
           continue;
         }
       }
       // U&'..' Unicode string (a literal) and U&".." Unicode identifier
-      if (j - i === 1 && (c | 32) === 117 && next === 38) {
+      if (!mysql && j - i === 1 && (c | 32) === 117 && next === 38) {
         const q = sql.charCodeAt(j + 1);
         if (q === QUOTE) {
-          literalTo(plainStringEnd(sql, j + 2, limit));
+          literalTo(plainStringEnd(sql, j + 2, limit, QUOTE));
           continue;
         }
         if (q === DQUOTE) {
-          quotedIdentifierTo(quotedEnd(sql, j + 2, limit));
+          quotedIdentifierTo(quotedEnd(sql, j + 2, limit, DQUOTE));
           continue;
         }
       }
@@ -418,38 +489,65 @@ export function analyzeSql(sql: string, sanitize: boolean, maxLength: number): S
   return { text: out, ...summaryOf(summary) };
 }
 
-function summaryOf(s: Summary): { operation: string | undefined; collection: string | undefined } {
-  return { operation: s.operation, collection: s.collection };
+function summaryOf(s: Summary): Omit<SqlAnalysis, 'text'> {
+  return {
+    operation: s.operation,
+    collection: s.collection,
+    summary: querySummary(s.operation, s.collection),
+  };
 }
 
 /**
- * Sanitizes PostgreSQL query text for `db.query.text`: every literal (strings in all their forms,
- * dollar-quoted bodies, numbers) becomes `?`, comments are dropped, whitespace is collapsed, and
- * the result is at most `maxLength` characters. Anything the lexer cannot read with certainty is
- * masked from that point on. Never throws.
+ * `db.query.summary` from an operation and a collection (semantic-conventions
+ * docs/db/database-spans.md, "Generating a summary of the query"): `SELECT users`, or `BEGIN`.
+ *
+ * @example
+ * querySummary('SELECT', 'users'); // 'SELECT users'
+ */
+export function querySummary(
+  operation: string | undefined,
+  collection: string | undefined,
+): string | undefined {
+  if (operation === undefined) return undefined;
+  return collection !== undefined ? `${operation} ${collection}` : operation;
+}
+
+/**
+ * Sanitizes query text for `db.query.text`: every literal (strings in all their forms, PostgreSQL
+ * dollar-quoted bodies, MySQL double-quoted strings, numbers) becomes `?`, comments are dropped,
+ * whitespace is collapsed, and the result is at most `maxLength` characters. Anything the lexer
+ * cannot read with certainty is masked from that point on. Never throws.
  *
  * @example
  * sanitizeSql("SELECT * FROM users WHERE email='a@b.c' AND ssn=123456789");
  * // 'SELECT * FROM users WHERE email=? AND ssn=?'
+ * sanitizeSql("SELECT * FROM `t` WHERE a = 'x\\'y' AND b = ?", 2048, 'mysql');
+ * // 'SELECT * FROM `t` WHERE a = ? AND b = ?'
  */
-export function sanitizeSql(sql: string, maxLength: number = DEFAULT_MAX_QUERY_TEXT_LENGTH): string {
+export function sanitizeSql(
+  sql: string,
+  maxLength: number = DEFAULT_MAX_QUERY_TEXT_LENGTH,
+  dialect: SqlDialect = 'postgresql',
+): string {
   if (typeof sql !== 'string') return '';
-  return analyzeSql(sql, true, maxLength > 0 ? maxLength : DEFAULT_MAX_QUERY_TEXT_LENGTH).text;
+  const max = typeof maxLength === 'number' && maxLength > 0 ? maxLength : DEFAULT_MAX_QUERY_TEXT_LENGTH;
+  return analyzeSql(sql, true, max, dialect === 'mysql' ? 'mysql' : 'postgresql').text;
 }
 
 /**
- * End (index after the closing quote) of a '...' literal whose body starts at `start`, or -1.
- * With a backslash in the body, the end must be the same whether standard_conforming_strings is on
- * (backslash is ordinary) or off (backslash escapes): otherwise the text is ambiguous and -1.
+ * End (index after the closing quote) of a literal quoted with `quote` whose body starts at
+ * `start`, or -1. With a backslash in the body, the end must be the same whether backslash is an
+ * ordinary character (PostgreSQL standard_conforming_strings on, MySQL NO_BACKSLASH_ESCAPES) or
+ * an escape: otherwise the text is ambiguous and -1.
  */
-function plainStringEnd(sql: string, start: number, limit: number): number {
+function plainStringEnd(sql: string, start: number, limit: number, quote: number): number {
   let i = start;
   let backslash = false;
   let end = -1;
   while (i < limit) {
     const c = sql.charCodeAt(i);
-    if (c === QUOTE) {
-      if (sql.charCodeAt(i + 1) === QUOTE && i + 1 < limit) {
+    if (c === quote) {
+      if (sql.charCodeAt(i + 1) === quote && i + 1 < limit) {
         i += 2;
         continue;
       }
@@ -460,11 +558,11 @@ function plainStringEnd(sql: string, start: number, limit: number): number {
     i++;
   }
   if (end < 0 || !backslash) return end;
-  return escapeStringEnd(sql, start, limit) === end ? end : -1;
+  return escapeStringEnd(sql, start, limit, quote) === end ? end : -1;
 }
 
-/** End of an E'...' body (backslash escapes the next character, '' is a quote), or -1. */
-function escapeStringEnd(sql: string, start: number, limit: number): number {
+/** End of a body where backslash escapes the next character and a doubled quote is a quote, or -1. */
+function escapeStringEnd(sql: string, start: number, limit: number, quote: number): number {
   let i = start;
   while (i < limit) {
     const c = sql.charCodeAt(i);
@@ -472,8 +570,8 @@ function escapeStringEnd(sql: string, start: number, limit: number): number {
       i += 2;
       continue;
     }
-    if (c === QUOTE) {
-      if (sql.charCodeAt(i + 1) === QUOTE && i + 1 < limit) {
+    if (c === quote) {
+      if (sql.charCodeAt(i + 1) === quote && i + 1 < limit) {
         i += 2;
         continue;
       }
@@ -484,12 +582,12 @@ function escapeStringEnd(sql: string, start: number, limit: number): number {
   return -1;
 }
 
-/** End of a "..." identifier body ("" is a quote), or -1. */
-function quotedEnd(sql: string, start: number, limit: number): number {
+/** End of a quoted identifier body (a doubled quote is a quote), or -1. */
+function quotedEnd(sql: string, start: number, limit: number, quote: number): number {
   let i = start;
   while (i < limit) {
-    if (sql.charCodeAt(i) === DQUOTE) {
-      if (sql.charCodeAt(i + 1) === DQUOTE && i + 1 < limit) {
+    if (sql.charCodeAt(i) === quote) {
+      if (sql.charCodeAt(i + 1) === quote && i + 1 < limit) {
         i += 2;
         continue;
       }
