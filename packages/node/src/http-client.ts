@@ -7,6 +7,7 @@ import {
   type Context,
   context,
   type Histogram,
+  INVALID_SPAN_CONTEXT,
   type Meter,
   type MeterProvider,
   metrics,
@@ -30,8 +31,11 @@ import {
   ATTR_URL_SCHEME,
   HTTP_DURATION_BUCKETS,
   normalizeMethod,
+  noteClientSpan,
   redactQuery,
   resolvePropagator,
+  spanKindOf,
+  TRACEPARENT_HEADER,
 } from '@tracewire/core';
 import {
   acquireConnection,
@@ -115,6 +119,11 @@ export interface HttpClientOptions {
 
 interface Exchange {
   span: Span;
+  /**
+   * Another instrumentation (instrumentation-http / -undici) made this request's CLIENT span and
+   * propagated it: tracewire makes no span and records no duration, only its connection metrics.
+   */
+  shared: boolean;
   start: number;
   method: string;
   dest: DestinationStats;
@@ -286,25 +295,38 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     const active = context.active();
     if (isTracingSuppressed(active)) return undefined;
     const m = normalizeMethod(method);
-    const spanAttrs: Attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: m,
-      [ATTR_SERVER_ADDRESS]: dest.hostname,
-      [ATTR_SERVER_PORT]: dest.port,
-      [ATTR_URL_SCHEME]: dest.protocol.replace(':', ''),
-      [ATTR_URL_FULL]: fullUrl(dest, pathAndQuery),
-    };
-    if (m !== method) spanAttrs[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method.slice(0, 32);
-    const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, VERSION);
-    const span = tracer.startSpan(
-      m === '_OTHER' ? 'HTTP' : m,
-      { kind: SpanKind.CLIENT, attributes: spanAttrs },
-      active,
-    );
+    // Never two CLIENT spans for one request, never one no downstream refers to: when another
+    // instrumentation already made the CLIENT span (instrumentation-http runs http.request inside it)
+    // or already propagated this request (instrumentation-undici adds `traceparent` on the same
+    // diagnostics channel, before us when its SDK started first), tracewire makes no span of its own.
+    const activeSpan = trace.getSpan(active);
+    const shared = spanKindOf(activeSpan) === SpanKind.CLIENT || has(TRACEPARENT_HEADER);
+    noteClientSpan(shared, activeSpan, `${dest.hostname}:${dest.port}`, SCOPE);
+    let span: Span;
+    if (shared) {
+      span = trace.wrapSpanContext(activeSpan?.spanContext() ?? INVALID_SPAN_CONTEXT);
+    } else {
+      const spanAttrs: Attributes = {
+        [ATTR_HTTP_REQUEST_METHOD]: m,
+        [ATTR_SERVER_ADDRESS]: dest.hostname,
+        [ATTR_SERVER_PORT]: dest.port,
+        [ATTR_URL_SCHEME]: dest.protocol.replace(':', ''),
+        [ATTR_URL_FULL]: fullUrl(dest, pathAndQuery),
+      };
+      if (m !== method) spanAttrs[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method.slice(0, 32);
+      const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, VERSION);
+      span = tracer.startSpan(
+        m === '_OTHER' ? 'HTTP' : m,
+        { kind: SpanKind.CLIENT, attributes: spanAttrs },
+        active,
+      );
+    }
     if (instruments === undefined) getInstruments(); // the observable counters exist from the first request
     const d = destOf(dest);
     d.pending++;
     const ex: Exchange = {
       span,
+      shared,
       start: performance.now(),
       method: m,
       dest: d,
@@ -314,7 +336,10 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     };
     exchanges.set(key, ex);
     if (!propagate) return ex;
-    let ctx: Context = trace.setSpan(active, span);
+    // Shared: the other instrumentation propagated already, or (a CLIENT span of the app's own, no
+    // header yet) the active span is the one the downstream should name as its parent.
+    if (shared && has(TRACEPARENT_HEADER)) return ex;
+    let ctx: Context = shared ? active : trace.setSpan(active, span);
     if (!trusted(dest)) ctx = propagation.deleteBaggage(ctx);
     const carrier: Record<string, string> = {};
     resolvePropagator(options.propagator).inject(ctx, carrier, {
@@ -356,6 +381,7 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     else if (status === undefined || aborted) errorType = 'aborted';
     else if (status >= 400) errorType = String(status);
     if (errorType !== undefined) outcome[ATTR_ERROR_TYPE] = errorType;
+    if (ex.shared) return;
     ex.span.setAttributes(outcome);
     if (errorType !== undefined) ex.span.setStatus({ code: SpanStatusCode.ERROR });
     ex.span.end();
