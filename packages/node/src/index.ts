@@ -28,7 +28,7 @@ export {
   trustPredicate,
 } from './http-client.js';
 export type { RuntimeMetricsOptions } from './runtime-metrics.js';
-export { RUNTIME_METRICS, registerExtraRuntimeMetrics } from './runtime-metrics.js';
-export type { StartOptions, TracewireSdk } from './start.js';
-export { enableDiagnostics, start } from './start.js';
+export { RUNTIME_METRICS, startRuntimeMetrics } from './runtime-metrics.js';
+export type { StartOptions, StartStatus, TracewireSdk } from './start.js';
+export { enableDiagnostics, start, startSync } from './start.js';
 export { VERSION } from './version.js';

@@ -1,37 +1,41 @@
 import {
   type Attributes,
+  context,
   DiagConsoleLogger,
   DiagLogLevel,
   diag,
+  logs,
   metrics,
+  propagation,
   type TextMapPropagator,
   trace,
 } from '@opentelemetry/api';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import type { IMetricReader, ViewOptions } from '@opentelemetry/sdk-metrics';
-import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  defaultResource,
+  detectResources,
+  resourceAttributesEnvDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
+import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { type IMetricReader, MeterProvider, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import { type Sampler, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { w3cPropagator } from '@tracewire/core';
-import { ReadableConsoleSpanExporter } from './console-exporter.js';
 import { type DoctorReport, formatDoctorReport, runDoctor } from './doctor.js';
 import { type HttpClientOptions, instrumentHttpClient } from './http-client.js';
+import { type Env, positiveInt, sdkDisabled } from './internal/env.js';
 import {
-  type Env,
-  planLogs,
-  planMetrics,
-  planTraces,
-  positiveInt,
-  propagatorsFromEnvSet,
-  sdkDisabled,
-} from './internal/env.js';
-import {
-  type RuntimeMetricsOptions,
-  registerExtraRuntimeMetrics,
-  runtimeInstrumentation,
-} from './runtime-metrics.js';
+  logRecordProcessorsFromEnv,
+  metricReadersFromEnv,
+  propagatorFromEnv,
+  resourceFromEnv,
+  samplerFromEnv,
+  spanLimitsFromEnv,
+  spanProcessorsFromEnv,
+} from './internal/wiring.js';
+import { type RuntimeMetricsOptions, startRuntimeMetrics } from './runtime-metrics.js';
 
-/** Options of {@link start}. Every field is optional; the `OTEL_*` variables fill in the rest. */
+/** Options of {@link start} and {@link startSync}. Every field is optional; the `OTEL_*` variables fill in the rest. */
 export interface StartOptions {
   /** `service.name`. @default `OTEL_SERVICE_NAME`, else the SDK's `unknown_service:node` */
   serviceName?: string;
@@ -39,7 +43,10 @@ export interface StartOptions {
   serviceVersion?: string;
   /** Extra resource attributes (lower priority than `OTEL_RESOURCE_ATTRIBUTES`). @default {} */
   resourceAttributes?: Attributes;
-  /** Span processors, replacing the exporters chosen from `OTEL_TRACES_EXPORTER`. @default from env */
+  /**
+   * Span processors, replacing the exporters chosen from `OTEL_TRACES_EXPORTER`. SDK 3.x processors
+   * take an options object: `new BatchSpanProcessor({ exporter })`. @default from env
+   */
   spanProcessors?: SpanProcessor[];
   /** Metric readers, replacing those chosen from `OTEL_METRICS_EXPORTER`. @default from env */
   metricReaders?: IMetricReader[];
@@ -67,8 +74,23 @@ export interface StartOptions {
   env?: Env;
 }
 
+/**
+ * What `start()` did:
+ * - `started`: tracewire registered its tracer, meter and logger providers;
+ * - `disabled`: `OTEL_SDK_DISABLED=true`, nothing was registered;
+ * - `foreign-sdk`: another SDK had already registered global providers (for example
+ *   `--import @opentelemetry/auto-instrumentations-node/register`). tracewire registered nothing of
+ *   its own, did not turn on its runtime metrics or HTTP client instrumentation, and its middleware
+ *   reports to the providers already registered. One `diag.error` says so (see `message`).
+ */
+export type StartStatus = 'started' | 'disabled' | 'foreign-sdk';
+
 /** What {@link start} returns. */
 export interface TracewireSdk {
+  /** What `start()` did; see {@link StartStatus}. */
+  readonly status: StartStatus;
+  /** Why, when `status` is not `started`. */
+  readonly message?: string;
   /** Flushes and stops every provider; resolves within `shutdownTimeoutMillis`, never rejects. */
   shutdown(): Promise<void>;
   /** Exports what is buffered; resolves within `shutdownTimeoutMillis`, never rejects. */
@@ -78,18 +100,25 @@ export interface TracewireSdk {
 }
 
 const GLOBAL_KEY = Symbol.for('tracewire.node.sdk');
+// Where @opentelemetry/api 1.x keeps its registered globals (every copy of the API agrees on it).
+const API_GLOBAL_KEY = Symbol.for('opentelemetry.js.api.1');
 const DEFAULT_SHUTDOWN_TIMEOUT = 5000;
 
 interface Holder {
   [GLOBAL_KEY]?: TracewireSdk;
+  [API_GLOBAL_KEY]?: Record<string, unknown>;
 }
 
 /**
- * Starts OpenTelemetry for this process: tracer, meter and logger providers of the official SDK
- * (`NodeSDK`), the AsyncLocalStorage context manager, the core W3C propagator, resource detection,
- * exporters from the standard `OTEL_*` variables (a readable console when none is set), batch
- * processing, runtime metrics, outgoing HTTP instrumentation, a flush on SIGTERM/SIGINT bounded by
+ * Starts OpenTelemetry for this process: tracer, meter and logger providers of the official 3.x SDK,
+ * the AsyncLocalStorage context manager, the core W3C propagator, resource detection, exporters from
+ * the standard `OTEL_*` variables (a readable console when none is set), batch processing, runtime
+ * metrics read from `perf_hooks`, outgoing HTTP instrumentation, a flush on SIGTERM/SIGINT bounded by
  * `shutdownTimeoutMillis`, and the doctor's checks. Calling it twice returns the first instance.
+ *
+ * Everything happens synchronously: this is {@link startSync} wrapped in a promise, kept for code
+ * that awaits it. Code that must not use top-level `await` (CommonJS, `node -r`, a CJS bundle)
+ * calls `startSync()`.
  *
  * @example
  * import { start } from '@tracewire/node';
@@ -98,6 +127,19 @@ interface Holder {
  * await otel.shutdown();
  */
 export async function start(options: StartOptions = {}): Promise<TracewireSdk> {
+  return startSync(options);
+}
+
+/**
+ * {@link start} without a promise: returns the handle directly, so it runs from CommonJS, a
+ * `-r`/`--require` preload, or a bundle without top-level `await`. Throws a `TypeError` on invalid
+ * options (as `start()` rejects).
+ *
+ * @example
+ * const { startSync } = require('@tracewire/node');
+ * const otel = startSync({ serviceName: 'orders' });
+ */
+export function startSync(options: StartOptions = {}): TracewireSdk {
   const holder = globalThis as Holder;
   const existing = holder[GLOBAL_KEY];
   if (existing !== undefined) {
@@ -113,38 +155,79 @@ export async function start(options: StartOptions = {}): Promise<TracewireSdk> {
   const printWarnings = options.printWarnings ?? false;
 
   if (sdkDisabled(env)) {
-    const disabled = inertSdk();
+    const disabled = inertSdk('disabled', 'OTEL_SDK_DISABLED=true');
     holder[GLOBAL_KEY] = disabled;
     return disabled;
   }
 
-  const config: Partial<NodeSDKConfiguration> = { views: options.views ?? [] };
+  // Another SDK registered first: registering ours would fail signal by signal (the API keeps the
+  // first provider and logs a generic "duplicate registration"). Say so once, clearly, and use the
+  // registered providers: tracewire's middleware reads the globals, so its spans go there.
+  const foreign = foreignSignals(holder);
+  if (foreign.length > 0) {
+    const message =
+      `@tracewire/node: another OpenTelemetry SDK already registered the global ${foreign.join(' and ')} ` +
+      `provider${foreign.length > 1 ? 's' : ''} (for example --import @opentelemetry/auto-instrumentations-node/register or NodeSDK.start()). ` +
+      "start() registered nothing of its own; tracewire's middleware reports to the registered providers. " +
+      'To use start() instead, remove the other SDK; to keep the other SDK, remove start().';
+    diag.error(message);
+    if (printWarnings) process.stderr.write(`${message}\n`);
+    const handle = inertSdk('foreign-sdk', message);
+    holder[GLOBAL_KEY] = handle;
+    return handle;
+  }
+
   const resourceAttributes: Attributes = { ...options.resourceAttributes };
   if (options.serviceVersion !== undefined) resourceAttributes['service.version'] = options.serviceVersion;
-  config.resource = defaultResource().merge(resourceFromAttributes(resourceAttributes));
-  if (options.serviceName !== undefined) config.serviceName = options.serviceName;
-  if (options.sampler !== undefined) config.sampler = options.sampler;
-  // The core propagator enforces the trace-context and baggage budgets; OTEL_PROPAGATORS still wins.
-  if (options.propagator !== undefined) config.textMapPropagator = options.propagator;
-  else if (!propagatorsFromEnvSet(env)) config.textMapPropagator = w3cPropagator();
+  // Priority, lowest first: SDK defaults, detected host/os/process, options.resourceAttributes,
+  // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, then options.serviceName.
+  let resource = defaultResource()
+    .merge(resourceFromEnv(env))
+    .merge(resourceFromAttributes(resourceAttributes))
+    .merge(detectResources({ detectors: [resourceAttributesEnvDetector] }));
+  const envServiceName = env.OTEL_SERVICE_NAME?.trim();
+  if (envServiceName) resource = resource.merge(resourceFromAttributes({ 'service.name': envServiceName }));
+  if (options.serviceName !== undefined)
+    resource = resource.merge(resourceFromAttributes({ 'service.name': options.serviceName }));
 
-  const spanProcessors = options.spanProcessors ?? tracesFromEnv(env);
-  if (spanProcessors !== undefined) config.spanProcessors = spanProcessors;
-  if (options.metricReaders !== undefined) config.metricReaders = options.metricReaders;
-  else if (planMetrics(env) === 'off') config.metricReaders = [];
-  if (options.logRecordProcessors !== undefined) config.logRecordProcessors = options.logRecordProcessors;
-  else if (planLogs(env) === 'off') config.logRecordProcessors = [];
+  const contextManager = new AsyncLocalStorageContextManager();
+  contextManager.enable();
+  context.setGlobalContextManager(contextManager);
+
+  // The core propagator enforces the trace-context and baggage budgets; OTEL_PROPAGATORS still wins.
+  const envPropagator = options.propagator === undefined ? propagatorFromEnv(env) : undefined;
+  const propagator = options.propagator ?? (envPropagator === undefined ? w3cPropagator() : envPropagator);
+  if (propagator !== null) propagation.setGlobalPropagator(propagator);
+
+  const readers = options.metricReaders ?? metricReadersFromEnv(env);
+  const meterProvider =
+    readers.length > 0 ? new MeterProvider({ resource, readers, views: options.views ?? [] }) : undefined;
+  if (meterProvider !== undefined) metrics.setGlobalMeterProvider(meterProvider);
+
+  const spanProcessors = options.spanProcessors ?? spanProcessorsFromEnv(env);
+  const tracerProvider =
+    spanProcessors.length > 0
+      ? new TracerProvider({
+          resource,
+          spanProcessors,
+          sampler: options.sampler ?? samplerFromEnv(env),
+          spanLimits: spanLimitsFromEnv(env),
+        })
+      : undefined;
+  if (tracerProvider !== undefined) trace.setGlobalTracerProvider(tracerProvider);
+
+  const logProcessors = options.logRecordProcessors ?? logRecordProcessorsFromEnv(env);
+  const loggerProvider =
+    logProcessors.length > 0 ? new LoggerProvider({ resource, processors: logProcessors }) : undefined;
+  if (loggerProvider !== undefined) logs.setGlobalLoggerProvider(loggerProvider);
 
   const runtime = options.runtimeMetrics ?? true;
-  if (runtime !== false) config.instrumentations = [runtimeInstrumentation(runtime === true ? {} : runtime)];
-
-  const sdk = new NodeSDK(config);
-  sdk.start();
-  if (runtime !== false) {
+  let stopRuntime: (() => void) | undefined;
+  if (runtime !== false && meterProvider !== undefined) {
     try {
-      registerExtraRuntimeMetrics(metrics.getMeterProvider());
+      stopRuntime = startRuntimeMetrics(meterProvider, runtime === true ? {} : runtime);
     } catch (error) {
-      diag.warn('@tracewire/node: extra runtime metrics not registered', error);
+      diag.warn('@tracewire/node: runtime metrics not started', error);
     }
   }
 
@@ -164,18 +247,33 @@ export async function start(options: StartOptions = {}): Promise<TracewireSdk> {
   const doctorReport: Promise<DoctorReport | undefined> =
     options.doctor === false ? Promise.resolve(undefined) : reportDoctor(env, printWarnings);
 
+  const providers = [tracerProvider, meterProvider, loggerProvider].filter((p) => p !== undefined);
   const handle: TracewireSdk = {
+    status: 'started',
     doctorReport,
     forceFlush(): Promise<void> {
-      return bounded(flushProviders(), timeout, 'forceFlush', printWarnings);
+      return bounded(Promise.all(providers.map((p) => p.forceFlush())), timeout, 'forceFlush', printWarnings);
     },
     shutdown(): Promise<void> {
       if (shutdownPromise === undefined) {
         removeSignalHandlers();
         process.removeListener('beforeExit', onBeforeExit);
         stopHttp?.();
-        shutdownPromise = bounded(sdk.shutdown(), timeout, 'shutdown', printWarnings).finally(() => {
-          if (holder[GLOBAL_KEY] === handle) delete holder[GLOBAL_KEY];
+        stopRuntime?.();
+        shutdownPromise = bounded(
+          Promise.all(providers.map((p) => p.shutdown())),
+          timeout,
+          'shutdown',
+          printWarnings,
+        ).finally(() => {
+          if (holder[GLOBAL_KEY] === handle) {
+            delete holder[GLOBAL_KEY];
+            // Stopped providers stay registered otherwise, and a later start() would see them as
+            // another SDK's.
+            if (tracerProvider !== undefined) trace.disable();
+            if (meterProvider !== undefined) metrics.disable();
+            if (loggerProvider !== undefined) logs.disable();
+          }
         });
       }
       return shutdownPromise;
@@ -185,24 +283,14 @@ export async function start(options: StartOptions = {}): Promise<TracewireSdk> {
   return handle;
 }
 
-function tracesFromEnv(env: Env): SpanProcessor[] | undefined {
-  switch (planTraces(env)) {
-    case 'console':
-      return [
-        new BatchSpanProcessor({
-          exporter: new ReadableConsoleSpanExporter(),
-          // Local development: show spans within a second, not five.
-          scheduledDelayMillis: positiveInt(env, 'OTEL_BSP_SCHEDULE_DELAY') ?? 1000,
-          maxQueueSize: positiveInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
-          maxExportBatchSize: positiveInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
-          exportTimeoutMillis: positiveInt(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
-        }),
-      ];
-    case 'off':
-      return [];
-    default:
-      return undefined; // the SDK builds batch processors from OTEL_TRACES_EXPORTER
-  }
+/** The signals whose global provider someone else registered. */
+function foreignSignals(holder: Holder): string[] {
+  const api = holder[API_GLOBAL_KEY];
+  if (api === undefined || api === null) return [];
+  const out: string[] = [];
+  if (api.trace !== undefined) out.push('tracer');
+  if (api.metrics !== undefined) out.push('meter');
+  return out;
 }
 
 function validate(options: StartOptions): void {
@@ -230,22 +318,6 @@ function validate(options: StartOptions): void {
       throw new TypeError('start(options): httpClient.undiciDispatchers must be an array');
     }
   }
-}
-
-interface Flushable {
-  forceFlush?: () => Promise<unknown>;
-  getDelegate?: () => unknown;
-}
-
-/** The SDK does not expose its providers; the registered globals are them (traces behind a proxy). */
-function flushProviders(): Promise<void> {
-  const jobs: Promise<unknown>[] = [];
-  const tracer = trace.getTracerProvider() as Flushable;
-  const delegate = (typeof tracer.getDelegate === 'function' ? tracer.getDelegate() : tracer) as Flushable;
-  if (typeof delegate.forceFlush === 'function') jobs.push(delegate.forceFlush());
-  const meter = metrics.getMeterProvider() as Flushable;
-  if (typeof meter.forceFlush === 'function') jobs.push(meter.forceFlush());
-  return Promise.all(jobs).then(() => {});
 }
 
 /**
@@ -332,12 +404,20 @@ function reportDoctor(env: Env, printWarnings: boolean): Promise<DoctorReport | 
     });
 }
 
-function inertSdk(): TracewireSdk {
-  return {
+/** A handle that owns nothing; its shutdown() only forgets it, so a later start() decides afresh. */
+function inertSdk(status: StartStatus, message: string): TracewireSdk {
+  const handle: TracewireSdk = {
+    status,
+    message,
     doctorReport: Promise.resolve(undefined),
     forceFlush: () => Promise.resolve(),
-    shutdown: () => Promise.resolve(),
+    shutdown: () => {
+      const holder = globalThis as Holder;
+      if (holder[GLOBAL_KEY] === handle) delete holder[GLOBAL_KEY];
+      return Promise.resolve();
+    },
   };
+  return handle;
 }
 
 /**

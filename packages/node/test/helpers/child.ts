@@ -17,8 +17,15 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Spawns the fixture app on this Node (vitest runs on Node 24) and waits for its port. */
-export async function runApp(env: Record<string, string>, script = APP): Promise<RunningApp> {
-  const child = spawn(process.execPath, [script], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runApp(
+  env: Record<string, string>,
+  script = APP,
+  nodeArgs: string[] = [],
+): Promise<RunningApp> {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c: Buffer) => {
