@@ -3,7 +3,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { context, createContextKey, metrics, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { isSupportedNodeVersion, MIN_NODE_VERSION } from '@tracewire/core';
+import { getInstrumentationRuntimeFindings, isSupportedNodeVersion, MIN_NODE_VERSION } from '@tracewire/core';
 import { type Env, planMetrics, planTraces, sdkDisabled } from './internal/env.js';
 
 /** How bad a finding is: `error` silently loses telemetry, `warn` risks it, `info` explains. */
@@ -85,8 +85,92 @@ interface Pkg {
   requiredBy: string[];
 }
 
+/**
+ * Official instrumentations that overlap a tracewire package: what each one instruments, which
+ * tracewire packages do the same, and what to do beside them (the migration guide,
+ * docs/migrating-from-auto-instrumentation.md, has the whole story).
+ */
+interface OfficialOverlap {
+  what: string;
+  tracewire: readonly string[];
+  /** The `OTEL_NODE_DISABLED_INSTRUMENTATIONS` name under auto-instrumentations-node. */
+  autoName?: string;
+  beside: string;
+}
+const OFFICIAL_OVERLAPS: Readonly<Record<string, OfficialOverlap>> = {
+  '@opentelemetry/instrumentation-http': {
+    what: 'node:http server and client',
+    tracewire: [
+      '@tracewire/express',
+      '@tracewire/koa',
+      '@tracewire/fastify',
+      '@tracewire/nest',
+      '@tracewire/node',
+    ],
+    autoName: 'http',
+    beside:
+      "tracewire reuses its SERVER span (officialServerSpan: 'reuse', the default) and makes no CLIENT span of its own for requests it already traced",
+  },
+  '@opentelemetry/instrumentation-undici': {
+    what: 'fetch / undici client',
+    tracewire: ['@tracewire/node'],
+    autoName: 'undici',
+    beside:
+      'tracewire makes no CLIENT span for requests it propagated, as long as its SDK started before instrumentHttpClient()/start()',
+  },
+  '@opentelemetry/instrumentation-express': {
+    what: 'Express middleware spans and http.route',
+    tracewire: ['@tracewire/express', '@tracewire/nest'],
+    autoName: 'express',
+    beside: "tracewire's route (with mount prefixes) replaces the one it writes",
+  },
+  '@opentelemetry/instrumentation-koa': {
+    what: 'Koa middleware spans and http.route',
+    tracewire: ['@tracewire/koa'],
+    autoName: 'koa',
+    beside: "tracewire's route (with router prefixes) replaces the one it writes",
+  },
+  '@fastify/otel': {
+    what: 'Fastify request and hook spans',
+    tracewire: ['@tracewire/fastify', '@tracewire/nest'],
+    beside: 'both make spans under the one HTTP SERVER span',
+  },
+  '@opentelemetry/instrumentation-nestjs-core': {
+    what: 'NestJS controller spans',
+    tracewire: ['@tracewire/nest'],
+    autoName: 'nestjs-core',
+    beside: 'both make spans under the one HTTP SERVER span',
+  },
+  '@opentelemetry/instrumentation-grpc': {
+    what: 'gRPC server and client spans (patches @grpc/grpc-js)',
+    tracewire: ['@tracewire/grpc', '@tracewire/nest'],
+    autoName: 'grpc',
+    beside: 'with the tracewire interceptors as well, each call gets two SERVER or two CLIENT spans',
+  },
+  '@opentelemetry/instrumentation-pg': {
+    what: 'pg query spans and pool metrics',
+    tracewire: ['@tracewire/pg'],
+    autoName: 'pg',
+    beside:
+      'with tracePg(pool) as well, each query gets two CLIENT spans unless tracePg finds the official span',
+  },
+  '@opentelemetry/instrumentation-pino': {
+    what: 'trace ids in pino lines',
+    tracewire: ['@tracewire/logger'],
+    autoName: 'pino',
+    beside: 'both add the same trace_id/span_id fields; harmless but redundant',
+  },
+};
+const AUTO = '@opentelemetry/auto-instrumentations-node';
+
 function interesting(name: string): boolean {
-  return name === API || SDK_PACKAGES.has(name) || name.startsWith('@tracewire/');
+  return (
+    name === API ||
+    SDK_PACKAGES.has(name) ||
+    name.startsWith('@tracewire/') ||
+    name === AUTO ||
+    Object.hasOwn(OFFICIAL_OVERLAPS, name)
+  );
 }
 
 /**
@@ -194,9 +278,13 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   checkApiCopies(apiCopies, registrant, root, findings);
   checkSdk([...copies.values()], findings);
   checkTracewire([...copies.values()], findings);
+  checkOfficial([...copies.values()], findings);
   checkNode(options.nodeVersion ?? process.version, findings);
   checkEnv(env, findings);
-  if (options.runtime === true) checkRuntime(env, findings);
+  if (options.runtime === true) {
+    checkRuntime(env, findings);
+    checkDoubleInstrumentation(findings, root);
+  }
   if (state.truncated) {
     findings.push({
       code: 'TREE_TRUNCATED',
@@ -293,6 +381,133 @@ function checkTracewire(copies: Pkg[], findings: DoctorFinding[]): void {
       message: `@tracewire packages of mixed versions: ${ours.map((p) => `${p.name}@${p.version}`).join(', ')}`,
       fix: `install the same version of every @tracewire package (npm install ${[...new Set(ours.map((p) => p.name))].map((n) => `${n}@${maxVersion(ours)}`).join(' ')})`,
     });
+  }
+}
+
+/**
+ * Official instrumentations installed beside tracewire packages that instrument the same thing: one
+ * finding per overlap, saying what happens side by side and what to remove (or which instrumentation
+ * to disable) to finish the migration.
+ */
+function checkOfficial(copies: Pkg[], findings: DoctorFinding[]): void {
+  const names = new Set(copies.map((p) => p.name));
+  const tracewire = [...names].filter((n) => n.startsWith('@tracewire/'));
+  if (tracewire.length === 0) return;
+  const who = (name: string): string => {
+    const by = copies.filter((p) => p.name === name).flatMap((p) => p.requiredBy);
+    return by.length === 0 ? '' : ` (required by ${[...new Set(by)].slice(0, 3).join(', ')})`;
+  };
+  const auto = copies.find((p) => p.name === AUTO);
+  const overlapping: string[] = [];
+  for (const [name, overlap] of Object.entries(OFFICIAL_OVERLAPS)) {
+    if (!names.has(name)) continue;
+    const ours = overlap.tracewire.filter((t) => names.has(t));
+    if (ours.length === 0) continue;
+    if (overlap.autoName !== undefined) overlapping.push(overlap.autoName);
+    // Under auto-instrumentations-node they come as its dependencies: one finding for all of them.
+    if (auto !== undefined && copies.filter((p) => p.name === name).every((p) => onlyFromAuto(p))) continue;
+    findings.push({
+      code: 'OFFICIAL_INSTRUMENTATION',
+      severity: 'warn',
+      message: `${name} (${overlap.what}) is installed${who(name)} beside ${ours.join(', ')}: ${overlap.beside}`,
+      fix: `when every service uses ${ours.join(' / ')}, remove ${name}: npm uninstall ${name}, and drop it from the instrumentations you pass to NodeSDK/registerInstrumentations`,
+    });
+  }
+  if (auto !== undefined) {
+    const disable = overlapping.length > 0 ? overlapping.join(',') : 'http,undici,express,koa,grpc,pg';
+    findings.push({
+      code: 'OFFICIAL_AUTO_INSTRUMENTATIONS',
+      severity: 'warn',
+      message: `${AUTO}@${auto.version} is installed${who(AUTO)} beside ${tracewire.join(', ')}: it registers its own SDK and patches ${disable} (tracewire reuses its HTTP SERVER span and leaves CLIENT spans it made to it, so requests are traced once, but start() cannot register a second SDK)`,
+      fix: `to finish the migration remove --import ${AUTO}/register (from the start command or NODE_OPTIONS) and npm uninstall ${AUTO}; until then set OTEL_NODE_DISABLED_INSTRUMENTATIONS=${disable} to let tracewire do those`,
+    });
+  }
+}
+
+function onlyFromAuto(p: Pkg): boolean {
+  return p.requiredBy.length > 0 && p.requiredBy.every((r) => r.startsWith(`${AUTO}@`));
+}
+
+/** A function patched by shimmer (what `@opentelemetry/instrumentation` uses) carries `__wrapped`. */
+function isPatched(fn: unknown): boolean {
+  return typeof fn === 'function' && (fn as { __wrapped?: unknown }).__wrapped === true;
+}
+
+/**
+ * This process: requests that got two SERVER or two CLIENT spans (tracewire notes each one when it
+ * starts a span under another instrumentation's span of the same kind), requests where tracewire
+ * reused the official span, and the official instrumentations' patch markers on loaded modules.
+ */
+function checkDoubleInstrumentation(findings: DoctorFinding[], root: string): void {
+  try {
+    const seen = getInstrumentationRuntimeFindings();
+    const examples = (kind: 'server' | 'client'): string =>
+      seen.examples
+        .filter((e) => e.kind === kind)
+        .slice(0, 3)
+        .map((e) => `${e.target} (${e.instrumentation})`)
+        .join(', ');
+    if (seen.nestedServerSpans > 0) {
+      findings.push({
+        code: 'DOUBLE_SERVER_SPANS',
+        severity: 'error',
+        message: `${seen.nestedServerSpans} request(s) got two SERVER spans, tracewire's under another instrumentation's: ${examples('server')}`,
+        fix: "remove officialServerSpan: 'own' from the tracewire middleware options (the default 'reuse' adds to the official span instead), or disable the other HTTP server instrumentation (OTEL_NODE_DISABLED_INSTRUMENTATIONS=http, or drop HttpInstrumentation from NodeSDK)",
+      });
+    }
+    if (seen.nestedClientSpans > 0) {
+      findings.push({
+        code: 'DOUBLE_CLIENT_SPANS',
+        severity: 'error',
+        message: `${seen.nestedClientSpans} outgoing request(s) got two CLIENT spans: ${examples('client')}`,
+        fix: 'call instrumentHttpClient()/start() after the official SDK started, or disable the other client instrumentation (OTEL_NODE_DISABLED_INSTRUMENTATIONS=http,undici)',
+      });
+    }
+    if (seen.sharedServerSpans > 0 || seen.sharedClientSpans > 0) {
+      findings.push({
+        code: 'OFFICIAL_SPANS_REUSED',
+        severity: 'info',
+        message: `tracewire added to the official instrumentation's spans instead of making its own: ${seen.sharedServerSpans} SERVER, ${seen.sharedClientSpans} CLIENT (one span per request, as intended side by side)`,
+        fix: 'to finish the migration remove the official HTTP instrumentation; tracewire then makes these spans itself',
+      });
+    }
+    const patched: string[] = [];
+    const require = createRequire(join(root, 'package.json'));
+    for (const [mod, fns] of [
+      ['node:http', ['request', 'get']],
+      ['node:https', ['request', 'get']],
+    ] as const) {
+      const m = require(mod) as Record<string, unknown> & { Server?: { prototype?: { emit?: unknown } } };
+      if (fns.some((f) => isPatched(m[f])) || isPatched(m.Server?.prototype?.emit)) patched.push(mod);
+    }
+    for (const [mod, probe] of [
+      ['pg', (m: Record<string, any>) => m.Client?.prototype?.query],
+      ['@grpc/grpc-js', (m: Record<string, any>) => m.Server?.prototype?.register],
+      ['express', (m: Record<string, any>) => m.Router?.prototype?.route ?? m.Router?.route],
+    ] as const) {
+      const loaded = loadedModule(require, mod);
+      if (loaded !== undefined && isPatched(probe(loaded))) patched.push(mod);
+    }
+    if (patched.length > 0) {
+      findings.push({
+        code: 'OFFICIAL_PATCHED',
+        severity: 'info',
+        message: `official OpenTelemetry instrumentations patched ${patched.join(', ')} in this process`,
+        fix: 'beside tracewire each request is still traced once (see OFFICIAL_SPANS_REUSED); to finish the migration remove them (see docs/migrating-from-auto-instrumentation.md)',
+      });
+    }
+  } catch {
+    // A broken global must not make the doctor throw.
+  }
+}
+
+/** The module if it is already loaded (never loads it). */
+function loadedModule(require: NodeJS.Require, name: string): Record<string, unknown> | undefined {
+  try {
+    const path = require.resolve(name);
+    return require.cache[path]?.exports as Record<string, unknown> | undefined;
+  } catch {
+    return undefined;
   }
 }
 
