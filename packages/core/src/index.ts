@@ -24,6 +24,7 @@ export type {
   ExtractContextOptions,
   HttpHeadersLike,
   InjectContextOptions,
+  TraceStateParseMode,
   W3CPropagatorOptions,
 } from './propagation/index.js';
 export {
@@ -32,6 +33,7 @@ export {
   BAGGAGE_MAX_MEMBERS,
   BAGGAGE_MAX_PAIR_BYTES,
   extractContext,
+  hasRandomTraceFlag,
   httpHeaderGetter,
   httpHeaderSetter,
   injectContext,

@@ -236,6 +236,12 @@ describe('trace-flags', () => {
 describe('tracestate: extraction', () => {
   const traceStateOf = (tracestate: string | string[] | undefined): TraceState | undefined =>
     extractSpanContext({ traceparent: VALID, tracestate })?.traceState;
+  // Per-member dropping (the `tracestate: 'drop-invalid-members'` option); strict is the default and
+  // has its own suite (propagation-w3c-strict.test.ts).
+  const lenient = w3cPropagator({ tracestate: 'drop-invalid-members' });
+  const lenientTraceStateOf = (tracestate: string | string[] | undefined): TraceState | undefined =>
+    trace.getSpanContext(lenient.extract(ROOT_CONTEXT, { traceparent: VALID, tracestate }, httpHeaderGetter))
+      ?.traceState;
 
   it('is not parsed without a traceparent', () => {
     const ctx = extract({ tracestate: 'foo=1' });
@@ -295,27 +301,27 @@ describe('tracestate: extraction', () => {
     expect(traceStateOf([...members.slice(0, 32), 'INVALID'].join(','))).toBeUndefined();
   });
 
-  it('keeps the first occurrence of a duplicated key', () => {
-    const ts = traceStateOf('foo=1,bar=2,foo=3');
+  it('drop-invalid-members: keeps the first occurrence of a duplicated key', () => {
+    const ts = lenientTraceStateOf('foo=1,bar=2,foo=3');
     expect(ts?.get('foo')).toBe('1');
     expect(ts?.serialize()).toBe('foo=1,bar=2');
-    expect(traceStateOf('foo=1,foo=1')?.serialize()).toBe('foo=1');
+    expect(lenientTraceStateOf('foo=1,foo=1')?.serialize()).toBe('foo=1');
   });
 
-  it('enforces the key length limit', () => {
+  it('drop-invalid-members: enforces the key length limit per member', () => {
     const key256 = 'z'.repeat(TRACESTATE_MAX_KEY_LENGTH);
-    expect(traceStateOf(`foo=1,${key256}=1`)?.get(key256)).toBe('1');
-    expect(traceStateOf(`foo=1,${key256}z=1`)?.serialize()).toBe('foo=1');
+    expect(lenientTraceStateOf(`foo=1,${key256}=1`)?.get(key256)).toBe('1');
+    expect(lenientTraceStateOf(`foo=1,${key256}z=1`)?.serialize()).toBe('foo=1');
     // Multi-tenant keys: tenant-id up to 241, system-id up to 14 characters.
     const tenant241 = `t${'1'.repeat(240)}`;
-    expect(traceStateOf(`${tenant241}@${'s'.repeat(14)}=1`)?.serialize()).toBe(
+    expect(lenientTraceStateOf(`${tenant241}@${'s'.repeat(14)}=1`)?.serialize()).toBe(
       `${tenant241}@${'s'.repeat(14)}=1`,
     );
-    expect(traceStateOf(`${tenant241}1@s=1`)).toBeUndefined();
-    expect(traceStateOf(`t@${'s'.repeat(15)}=1`)).toBeUndefined();
+    expect(lenientTraceStateOf(`${tenant241}1@s=1`)).toBeUndefined();
+    expect(lenientTraceStateOf(`t@${'s'.repeat(15)}=1`)).toBeUndefined();
   });
 
-  it('validates key characters and the vendor format', () => {
+  it('drop-invalid-members: validates key characters and the vendor format per member', () => {
     for (const key of [
       'FOO',
       'foo.bar',
@@ -328,25 +334,25 @@ describe('tracestate: extraction', () => {
       '_foo',
       'fo o',
     ]) {
-      expect(traceStateOf(`${key}=1,ok=2`)?.serialize()).toBe('ok=2');
+      expect(lenientTraceStateOf(`${key}=1,ok=2`)?.serialize()).toBe('ok=2');
     }
     for (const key of ['foo', 'f00_-*/', 'tenant@system', '1tenant@sys', 'a@b']) {
-      expect(traceStateOf(`${key}=1`)?.get(key)).toBe('1');
+      expect(lenientTraceStateOf(`${key}=1`)?.get(key)).toBe('1');
     }
   });
 
-  it('validates value characters and length', () => {
-    expect(traceStateOf('foo=bar=baz,ok=1')?.serialize()).toBe('ok=1');
-    expect(traceStateOf('foo=,ok=1')?.serialize()).toBe('ok=1');
-    expect(traceStateOf('foo=\u00e9,ok=1')?.serialize()).toBe('ok=1');
-    expect(traceStateOf('foo=a\u0001b,ok=1')?.serialize()).toBe('ok=1');
-    expect(traceStateOf('foo=a\tb,ok=1')?.serialize()).toBe('ok=1');
+  it('drop-invalid-members: validates value characters and length per member', () => {
+    expect(lenientTraceStateOf('foo=bar=baz,ok=1')?.serialize()).toBe('ok=1');
+    expect(lenientTraceStateOf('foo=,ok=1')?.serialize()).toBe('ok=1');
+    expect(lenientTraceStateOf('foo=\u00e9,ok=1')?.serialize()).toBe('ok=1');
+    expect(lenientTraceStateOf('foo=a\u0001b,ok=1')?.serialize()).toBe('ok=1');
+    expect(lenientTraceStateOf('foo=a\tb,ok=1')?.serialize()).toBe('ok=1');
     const value256 = 'v'.repeat(TRACESTATE_MAX_VALUE_LENGTH);
-    expect(traceStateOf(`foo=${value256}`)?.get('foo')).toBe(value256);
-    expect(traceStateOf(`foo=${value256}v,ok=1`)?.serialize()).toBe('ok=1');
+    expect(lenientTraceStateOf(`foo=${value256}`)?.get('foo')).toBe(value256);
+    expect(lenientTraceStateOf(`foo=${value256}v,ok=1`)?.serialize()).toBe('ok=1');
     // Spaces inside a value are allowed, trailing ones are OWS.
-    expect(traceStateOf('foo=a b ,bar= c')?.serialize()).toBe('foo=a b,bar= c');
-    expect(traceStateOf('foo=!"#$%&\'()*+-./:;<>?@[\\]^_`{|}~')?.get('foo')).toBe(
+    expect(lenientTraceStateOf('foo=a b ,bar= c')?.serialize()).toBe('foo=a b,bar= c');
+    expect(lenientTraceStateOf('foo=!"#$%&\'()*+-./:;<>?@[\\]^_`{|}~')?.get('foo')).toBe(
       '!"#$%&\'()*+-./:;<>?@[\\]^_`{|}~',
     );
   });
@@ -376,9 +382,10 @@ describe('tracestate: extraction', () => {
     // A list ending exactly at the budget is complete.
     const exact = `a=${'v'.repeat(256)},`.repeat(31) + `b=${'w'.repeat(8192 - 31 * 259 - 2)}`;
     expect(exact.length).toBe(8192);
-    const exactResult = parseTraceState(exact);
+    // (Its keys repeat: per-member mode, so that only the budget is under test.)
+    const exactResult = parseTraceState(exact, 'drop-invalid-members');
     expect(exactResult.truncated).toBe(false);
-    expect(parseTraceState(`${exact},`).truncated).toBe(true);
+    expect(parseTraceState(`${exact},`, 'drop-invalid-members').truncated).toBe(true);
   });
 });
 

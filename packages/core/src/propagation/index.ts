@@ -18,5 +18,6 @@ export {
 export type { ExtractContextOptions, InjectContextOptions } from './helpers.js';
 export { extractContext, injectContext, resolvePropagator } from './helpers.js';
 export { traceResponseHeaderValue } from './traceparent.js';
+export type { TraceStateParseMode } from './tracestate.js';
 export type { W3CPropagatorOptions } from './w3c-propagator.js';
-export { w3cPropagator } from './w3c-propagator.js';
+export { hasRandomTraceFlag, w3cPropagator } from './w3c-propagator.js';

@@ -171,13 +171,23 @@ function serializeEntries(entries: readonly Entry[]): string {
   return out;
 }
 
+/**
+ * How an incoming `tracestate` with an invalid or duplicated member is handled:
+ * - `'strict'`: the whole header is discarded (what the W3C test suite expects at strict level 2);
+ * - `'drop-invalid-members'`: only the offending members are dropped, the valid ones are kept.
+ */
+export type TraceStateParseMode = 'strict' | 'drop-invalid-members';
+
 /** Result of parsing an incoming `tracestate`. */
 export interface TraceStateParseResult {
   /** The parsed state, or undefined when no valid member survived (or the list was discarded). */
   traceState: W3CTraceState | undefined;
   /** Members dropped (invalid or duplicate keys). */
   dropped: number;
-  /** True if the whole header was discarded because it had more than 32 list-members. */
+  /**
+   * True if the whole header was discarded: more than 32 list-members, or (strict mode) an invalid
+   * or duplicated member.
+   */
   discarded: boolean;
   /** True if the header was longer than the scan budget and the rest was ignored. */
   truncated: boolean;
@@ -189,17 +199,27 @@ export interface TraceStateParseResult {
  * whole header):
  *
  * - empty and OWS-only list-members are skipped and not counted;
- * - an invalid member is dropped, the others are kept;
- * - a duplicate key keeps its first (leftmost, most recent) occurrence;
+ * - `mode` `'strict'` (the default): an invalid member (key grammar, key or vendor-format length,
+ *   value characters or length, no `=`) or a duplicated key discards the whole header, as the W3C
+ *   test suite expects at strict level 2 (`test_tracestate_duplicated_keys`,
+ *   `_key_illegal_characters`, `_key_illegal_vendor_format`, `_key_length_limit`,
+ *   `_value_illegal_characters`);
+ * - `mode` `'drop-invalid-members'`: an invalid member is dropped, the others are kept, and a
+ *   duplicated key keeps its first (leftmost, most recent) occurrence;
  * - more than 32 non-empty list-members (valid or not) violates the `list` grammar: the whole header
  *   is discarded, as the W3C test harness expects;
  * - only the first 8192 characters of the combined header are scanned (`TRACESTATE_MAX_SCAN_BYTES`);
  *   the member crossing that boundary and everything after it are ignored.
  */
-export function parseTraceState(header: unknown): TraceStateParseResult {
+export function parseTraceState(
+  header: unknown,
+  mode: TraceStateParseMode = 'strict',
+): TraceStateParseResult {
+  const strict = mode === 'strict';
   const entries: Entry[] = [];
   let members = 0;
   let dropped = 0;
+  let invalid = false;
   const outcome: ListScanOutcome = scanList(header, TRACESTATE_MAX_SCAN_BYTES, (line, rawStart, rawEnd) => {
     const start = skipOwsForward(line, rawStart, rawEnd);
     const end = skipOwsBackward(line, start, rawEnd);
@@ -209,19 +229,21 @@ export function parseTraceState(header: unknown): TraceStateParseResult {
     const eq = indexOfInRange(line, EQUALS, start, end);
     if (eq === -1 || !isValidKeyRange(line, start, eq) || !isValidValueRange(line, eq + 1, end)) {
       dropped++;
-      return true;
+      if (strict) invalid = true;
+      return !strict;
     }
     const key = line.slice(start, eq);
     for (const entry of entries) {
       if (entry[0] === key) {
         dropped++;
-        return true;
+        if (strict) invalid = true;
+        return !strict;
       }
     }
     entries.push([key, line.slice(eq + 1, end)]);
     return true;
   });
-  if (members > TRACESTATE_MAX_MEMBERS) {
+  if (members > TRACESTATE_MAX_MEMBERS || invalid) {
     return { traceState: undefined, dropped: members, discarded: true, truncated: false };
   }
   return {

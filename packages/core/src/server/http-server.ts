@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { callHook, isPublicRequest, LazyTracer, toRecordableException } from '../instrumentation-scope.js';
 import { bindEmitter, hasContextManager } from '../internal/bind-emitter.js';
@@ -9,6 +9,7 @@ import { HttpServerMetrics } from '../metrics/http-server-metrics.js';
 import type { HttpInstrumentationOptions, IgnoreMatcher, RequestLogLike, SpanNameInfo } from '../options.js';
 import { validateHttpOptions } from '../options.js';
 import {
+  hasRandomTraceFlag,
   httpHeaderGetter,
   resolvePropagator,
   TRACERESPONSE_HEADER,
@@ -368,7 +369,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       // A tracer that made no span of its own returns the parent's span context: echoing it back
       // would be a lie.
       if (spanContext !== trace.getSpanContext(parent) && !response.headersSent) {
-        const value = traceResponseHeaderValue(spanContext);
+        const value = traceResponseHeaderValue(withRandomFlag(parent, spanContext));
         if (value !== undefined) response.setHeader(TRACERESPONSE_HEADER, value);
       }
     }
@@ -592,7 +593,7 @@ class SharedServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       !response.headersSent &&
       response.getHeader(TRACERESPONSE_HEADER) === undefined
     ) {
-      const value = traceResponseHeaderValue(span.spanContext());
+      const value = traceResponseHeaderValue(withRandomFlag(active, span.spanContext()));
       if (value !== undefined) response.setHeader(TRACERESPONSE_HEADER, value);
     }
     // instrumentation-http records no http.server.active_requests: tracewire still does.
@@ -718,6 +719,13 @@ function accessLine(
   } else {
     owner.call('logger', () => log.info(record, 'request completed'));
   }
+}
+
+/** The span context with the W3C random flag (0x02) when its trace arrived with it (Level 2). */
+function withRandomFlag(ctx: Context, spanContext: SpanContext): SpanContext {
+  if ((spanContext.traceFlags & 0x02) !== 0 || !hasRandomTraceFlag(ctx, spanContext.traceId))
+    return spanContext;
+  return { ...spanContext, traceFlags: spanContext.traceFlags | 0x02 };
 }
 
 function headerValues(v: string | string[] | number): string[] {
