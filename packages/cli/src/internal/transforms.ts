@@ -36,10 +36,13 @@ function manual(plan: Plan, parsed: ParsedFile, node: AstNode, what: string, sni
 function usesAnywhere(project: ProjectFiles, module: string, name: string): string | undefined {
   for (const parsed of project.files.values()) {
     const bindings = importsOf(parsed, module);
-    const locals = bindings.named.get(name);
+    // Aliases count: `import { otelExpress as tracing }` then `tracing()`.
+    for (const local of bindings.named.get(name) ?? []) {
+      for (const call of callsNamed(parsed, local))
+        if (call.callee.type === 'Identifier') return where(parsed, call);
+    }
     for (const call of callsNamed(parsed, name)) {
       const callee = call.callee as AstNode;
-      if (callee.type === 'Identifier' && locals?.has(callee.name)) return where(parsed, call);
       if (
         callee.type === 'MemberExpression' &&
         callee.object.type === 'Identifier' &&
