@@ -344,7 +344,15 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     // A SERVER span already active for this request (another instrumentation's, e.g. with
     // officialServerSpan 'own' or one that leaves no RPC metadata) means two SERVER spans per request:
     // remembered for `tracewire doctor`'s in-process check.
-    if (!noop) noteNestedServerSpan(trace.getSpan(active), path, owner.adapter.name);
+    // (instrumentation-http's span is found through its RPC metadata: a framework instrumentation's
+    // INTERNAL span may be the active one by the time the middleware runs.)
+    if (!noop) {
+      noteNestedServerSpan(
+        getHttpRpcMetadata(active)?.span ?? trace.getSpan(active),
+        path,
+        owner.adapter.name,
+      );
+    }
     // The API's no-op span only repeats the parent's span context, which `parent` already carries
     // (or no span at all): a context of its own would be one more Map and three closures (the API's
     // BaseContext) for the same content.
