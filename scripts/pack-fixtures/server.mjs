@@ -1,0 +1,18 @@
+// ESM app with no OpenTelemetry code: run as `node --import @tracewire/node/register server.mjs`.
+
+import { otelExpress, otelExpressErrorHandler } from '@tracewire/express';
+import express from 'express';
+
+const app = express();
+app.use(otelExpress());
+app.get('/users/:id', (req, res) => {
+  res.json({ id: req.params.id });
+});
+app.use(otelExpressErrorHandler());
+const server = app.listen(0, '127.0.0.1', async () => {
+  const res = await fetch(`http://127.0.0.1:${server.address().port}/users/42`, {
+    headers: { connection: 'close' },
+  });
+  console.log(`response ${res.status} ${await res.text()}`);
+  server.close();
+});
