@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ESM script (shared with scripts/migration-table.mjs), no types.
+import {
+  CALLER_SPAN_ID,
+  CALLER_TRACE_ID,
+  countKinds,
+  runScenario,
+  SPAN_KIND,
+  series,
+} from '../scripts/side-by-side.mjs';
+
+// One service in a child process per migration phase: the official SDK and instrumentations loaded
+// as their docs say (NodeSDK with instrumentation-http/-undici/-express or -koa, or
+// `--import @opentelemetry/auto-instrumentations-node/register`), with tracewire mounted beside
+// them, alone, or not at all. Real requests carry a caller's traceparent; the service calls a
+// downstream with fetch and with node:http; everything it exports goes to an OTLP/JSON collector.
+// Each phase must give one SERVER span per request, one CLIENT span per outgoing request, every span
+// in the caller's trace with an unbroken parent chain, and one http.server.request.duration series
+// per route and status.
+
+interface Span {
+  scope: string;
+  name: string;
+  kind: number;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  attributes: Record<string, unknown>;
+  events: string[];
+}
+interface Result {
+  spans: Span[];
+  points: { scope: string; name: string; attributes: Record<string, unknown> }[];
+  received: { url: string; traceparent: string[] }[];
+  responses: {
+    path: string;
+    status: number;
+    contentType: string | null;
+    traceresponse: string | null;
+    body: string;
+  }[];
+  doctor: { code: string; message: string; fix?: string }[];
+}
+
+const ORDER = '/api/orders/7';
+const PATHS = [ORDER, '/api/boom', '/nope'];
+
+type Scenario = {
+  sdk: 'nodesdk' | 'auto';
+  instrument: 'both' | 'official' | 'tracewire';
+  framework: 'express' | 'koa';
+  env?: Record<string, string>;
+};
+const SCENARIOS: Scenario[] = [
+  { sdk: 'nodesdk', instrument: 'both', framework: 'express' },
+  { sdk: 'auto', instrument: 'both', framework: 'express' },
+  { sdk: 'nodesdk', instrument: 'official', framework: 'express' },
+  { sdk: 'auto', instrument: 'official', framework: 'express' },
+  { sdk: 'nodesdk', instrument: 'tracewire', framework: 'express' },
+  { sdk: 'nodesdk', instrument: 'both', framework: 'koa' },
+  { sdk: 'nodesdk', instrument: 'official', framework: 'koa' },
+  { sdk: 'nodesdk', instrument: 'tracewire', framework: 'koa' },
+];
+
+function name(s: Scenario): string {
+  return `${s.framework}, ${s.instrument === 'both' ? 'both installed' : `only ${s.instrument}`} (${s.sdk === 'auto' ? '--import auto-instrumentations-node/register' : 'NodeSDK'})`;
+}
+
+/** The spans of one request: its SERVER span (child of the caller) and everything below it. */
+function requestSpans(spans: Span[], route: string): { server: Span[]; tree: Span[] } {
+  const server = spans.filter(
+    (s) =>
+      s.kind === SPAN_KIND.SERVER && s.traceId === CALLER_TRACE_ID && s.attributes['http.route'] === route,
+  );
+  const ids = new Set(server.map((s) => s.spanId));
+  const tree = [...server];
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of spans) {
+      if (!ids.has(s.spanId) && s.parentSpanId !== undefined && ids.has(s.parentSpanId)) {
+        ids.add(s.spanId);
+        tree.push(s);
+        grew = true;
+      }
+    }
+  }
+  return { server, tree };
+}
+
+const counts: string[] = [];
+
+describe.each(SCENARIOS)('side by side: $framework, $instrument, $sdk', (scenario) => {
+  it('one SERVER span per request, one CLIENT span per outgoing request, all in the caller trace, one duration series per route', async () => {
+    const r: Result = await runScenario({ ...scenario, paths: PATHS });
+    const tracewire = scenario.instrument !== 'official';
+    const official = scenario.instrument !== 'tracewire';
+
+    // The answers are what the app sends (problem+json only where tracewire's handler is mounted).
+    expect(r.responses.map((x) => x.status)).toEqual([200, 500, 404]);
+
+    // One SERVER span for the order request, the caller's child, with the full route.
+    const order = requestSpans(r.spans, '/api/orders/:id');
+    expect(order.server).toHaveLength(1);
+    const [server] = order.server;
+    expect(server?.parentSpanId).toBe(CALLER_SPAN_ID);
+    expect(server?.name).toBe('GET /api/orders/:id');
+    expect(server?.scope).toBe(
+      official ? '@opentelemetry/instrumentation-http' : `@tracewire/${scenario.framework}`,
+    );
+    // Every SERVER span of the run belongs to the caller's trace: one per request sent.
+    const servers = r.spans.filter((s) => s.kind === SPAN_KIND.SERVER);
+    expect(servers).toHaveLength(PATHS.length);
+    for (const s of servers) expect(s.traceId).toBe(CALLER_TRACE_ID);
+
+    // Two outgoing requests (fetch and node:http): two CLIENT spans below the SERVER span, and each
+    // downstream request names one of them as its parent (never an orphan, never a second header).
+    const clients = order.tree.filter((s) => s.kind === SPAN_KIND.CLIENT);
+    expect(clients).toHaveLength(2);
+    expect(r.received).toHaveLength(2);
+    for (const got of r.received) {
+      expect(got.traceparent).toHaveLength(1);
+      const [, traceId, parentId] = (got.traceparent[0] ?? '').split('-');
+      expect(traceId).toBe(CALLER_TRACE_ID);
+      expect(clients.map((c) => c.spanId)).toContain(parentId);
+    }
+    // Every span of the caller's trace hangs off the caller through spans that were exported.
+    const inTrace = r.spans.filter((s) => s.traceId === CALLER_TRACE_ID);
+    const known = new Set([CALLER_SPAN_ID, ...inTrace.map((s) => s.spanId)]);
+    for (const s of inTrace) expect(known.has(s.parentSpanId ?? '')).toBe(true);
+
+    // traceresponse names the one SERVER span when tracewire is mounted.
+    if (tracewire) expect(r.responses[0]?.traceresponse).toBe(`00-${CALLER_TRACE_ID}-${server?.spanId}-01`);
+
+    // The error request: one SERVER span with the exception; tracewire's problem+json carries the trace id.
+    const boom = requestSpans(r.spans, '/api/boom').server;
+    expect(boom).toHaveLength(1);
+    if (tracewire) {
+      expect(r.responses[1]?.contentType).toContain('application/problem+json');
+      expect(JSON.parse(r.responses[1]?.body ?? '{}').traceId).toBe(CALLER_TRACE_ID);
+      expect(boom[0]?.events).toContain('exception');
+    }
+
+    // One http.server.request.duration series per route and status, from one scope only.
+    const duration = series(r.points, 'http.server.request.duration');
+    expect(new Set(duration.map((p: { scope: string }) => p.scope)).size).toBe(1);
+    const orderSeries = duration.filter(
+      (p: { attributes: Record<string, unknown> }) => p.attributes['http.route'] === '/api/orders/:id',
+    );
+    expect(orderSeries).toHaveLength(1);
+    expect(orderSeries[0]?.attributes['http.response.status_code']).toBe(200);
+    if (tracewire) {
+      // tracewire's route rule: no http.route on an unmatched request, whoever records the series.
+      const notFound = duration.filter(
+        (p: { attributes: Record<string, unknown> }) => p.attributes['http.response.status_code'] === 404,
+      );
+      expect(notFound).toHaveLength(1);
+      expect(notFound[0]?.attributes['http.route']).toBeUndefined();
+    }
+    // One http.client.request.duration series per client instrumentation and destination: never
+    // tracewire's beside the official one.
+    const clientScopes = new Set(
+      series(r.points, 'http.client.request.duration').map((p: { scope: string }) => p.scope),
+    );
+    expect(clientScopes.has('@tracewire/node')).toBe(!official);
+
+    // The doctor's in-process check: tracewire reused the official spans, no double spans.
+    if (tracewire) {
+      const codes = r.doctor.map((f) => f.code);
+      expect(codes).not.toContain('DOUBLE_SERVER_SPANS');
+      expect(codes).not.toContain('DOUBLE_CLIENT_SPANS');
+      expect(codes.includes('OFFICIAL_SPANS_REUSED')).toBe(official);
+    }
+
+    const k = countKinds(requestSpans(r.spans, '/api/orders/:id').tree);
+    counts.push(
+      `${name(scenario)}: per order request ${k.SERVER} SERVER, ${k.CLIENT} CLIENT, ${k.INTERNAL} INTERNAL spans; ` +
+        `http.server.request.duration ${duration.length} series (${[...new Set(duration.map((p: { scope: string }) => p.scope))].join(', ')}) for ${PATHS.length} requests`,
+    );
+  });
+});
+
+describe("officialServerSpan: 'own' beside instrumentation-http", () => {
+  it('gives two SERVER spans, and the doctor says so with the option to remove', async () => {
+    const r: Result = await runScenario({
+      sdk: 'nodesdk',
+      instrument: 'both',
+      framework: 'express',
+      paths: [ORDER],
+      env: { TW_OFFICIAL_SERVER_SPAN: 'own' },
+    });
+    const servers = r.spans.filter((s) => s.kind === SPAN_KIND.SERVER && s.traceId === CALLER_TRACE_ID);
+    expect(servers).toHaveLength(2);
+    const double = r.doctor.find((f) => f.code === 'DOUBLE_SERVER_SPANS');
+    expect(double?.message).toContain('/api/orders/7 (@tracewire/express)');
+    expect(double?.fix).toContain("officialServerSpan: 'own'");
+    counts.push(
+      `express, both installed, officialServerSpan 'own' (NodeSDK): per order request ${servers.length} SERVER spans`,
+    );
+  });
+});
+
+describe('counts', () => {
+  it('prints the span and series counts per scenario', () => {
+    // Read by the closing note of issue 16 and by the migration guide.
+    process.stdout.write(`\nside-by-side counts:\n${counts.map((c) => `  ${c}`).join('\n')}\n`);
+    expect(counts.length).toBe(SCENARIOS.length + 1);
+  });
+});
