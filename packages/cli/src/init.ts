@@ -248,7 +248,7 @@ function bootstrap(
     });
   if (already) {
     plan.already.push('the OpenTelemetry bootstrap (@tracewire/node) is already loaded');
-    return entry;
+    return entry && (sourceOf(info, project.files, entry.replace(/^\.\//, '')) ?? entry);
   }
   plan.dependencies.add('@tracewire/node');
   if (entry === undefined) {
