@@ -4,19 +4,22 @@
 // source maps (they point at src/, which is not shipped), README, LICENSE, CHANGELOG. Then
 // `npm pack` (default) or `npm publish --provenance` runs on each staged directory.
 //
-//   node scripts/stage-packages.mjs <out-dir>            stage and pack: prints one .tgz path a line
-//   node scripts/stage-packages.mjs <out-dir> --publish  stage and publish (the release script)
+//   node scripts/stage-packages.mjs [out-dir]            stage and pack: prints one .tgz path a line
+//   node scripts/stage-packages.mjs [out-dir] --publish  stage and publish (the release script)
+// out-dir defaults to a new temp folder.
 import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -99,7 +102,8 @@ export function packPackages(outDir) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const outDir = resolve(process.argv[2] ?? join(root, '.release'));
+  const arg = process.argv.slice(2).find((a) => !a.startsWith('--'));
+  const outDir = arg === undefined ? mkdtempSync(join(tmpdir(), 'tracewire-stage-')) : resolve(arg);
   if (process.argv.includes('--publish')) {
     for (const p of stagePackages(outDir)) {
       // Already published versions are skipped (changesets bumps only what changed).
