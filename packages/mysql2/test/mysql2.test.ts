@@ -603,6 +603,42 @@ function suite(): void {
       expect(wait.map((p) => p.value)).toEqual([1]);
     });
 
+    it('auth failure and a full queue: span ERROR with a bounded error.type, no password, mapped', async () => {
+      const denied = traceMysql2(
+        mysql.createPool({ ...CONNECTION, user: 'tw_nobody', password: 'hunter2' }),
+        options(),
+      );
+      closers.push(() => new Promise<void>((resolve) => denied.end(() => resolve())));
+      const [authError, parent] = await inSpan('parent', () =>
+        denied
+          .promise()
+          .query('SELECT 1')
+          .catch((e: unknown) => e),
+      );
+      expect(authError).toMatchObject({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR' });
+      const span = only(childrenOf(parent));
+      expect(span.attributes).toMatchObject({ 'error.type': '1045', 'db.response.status_code': '1045' });
+      expect(everything(span)).not.toContain('hunter2');
+      expect(everything(span)).not.toContain('tw_nobody');
+      expect(mysqlErrorToTracedError(authError).httpStatus).toBe(500);
+
+      // connectionLimit 1, queueLimit 1: one holds, one waits, the next is refused at once.
+      const pool = newPool({ connectionLimit: 1, queueLimit: 1 });
+      const held = await pool.promise().getConnection();
+      const waiting = pool.promise().query('SELECT 1 AS x');
+      const [refused, parent2] = await inSpan('parent', () =>
+        pool
+          .promise()
+          .query('SELECT 2 AS x')
+          .catch((e: unknown) => e),
+      );
+      expect(refused).toMatchObject({ message: 'Queue limit reached.' });
+      expect(only(childrenOf(parent2)).attributes['error.type']).toBe('Error');
+      expect(mysqlErrorToTracedError(refused).code).toBe(GrpcCode.UNAVAILABLE);
+      held.release();
+      expect((await waiting)[0]).toEqual([{ x: 1 }]);
+    });
+
     it('a black-holed server: connectTimeout counts a pool timeout, the span ends ERROR ETIMEDOUT', async () => {
       const silent = await silentServer();
       closers.push(() => silent.close());
