@@ -306,6 +306,24 @@ function validate(options: StartOptions): void {
   ) {
     throw new TypeError('start(options): serviceName must be a non-empty string');
   }
+  if (options.spanProcessors !== undefined) {
+    if (!Array.isArray(options.spanProcessors))
+      throw new TypeError('start(options): spanProcessors must be an array');
+    options.spanProcessors.forEach((processor, i) => {
+      // The SDK's processors keep their exporter in `_exporter`. Built with the 1.x/2.x signature
+      // (`new SimpleSpanProcessor(exporter)`), a 3.x processor has none and drops every span silently.
+      const held = processor as { _exporter?: unknown; onEnd?: unknown } | null | undefined;
+      if (held === undefined || held === null || typeof held !== 'object' || typeof held.onEnd !== 'function')
+        throw new TypeError(`start(options): spanProcessors[${i}] is not a span processor`);
+      if ('_exporter' in held && (held._exporter === undefined || held._exporter === null)) {
+        throw new TypeError(
+          `start(options): spanProcessors[${i}] (${held.constructor.name}) has no exporter. SDK 3.x processors take ` +
+            'an options object: new BatchSpanProcessor({ exporter }) or new SimpleSpanProcessor({ exporter }); ' +
+            'the older form new SimpleSpanProcessor(exporter) drops every span.',
+        );
+      }
+    });
+  }
   const http = options.httpClient;
   if (typeof http === 'object' && http !== null) {
     const max = http.maxDestinations;

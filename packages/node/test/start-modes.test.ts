@@ -153,3 +153,40 @@ describe('start() next to another SDK (issue 16)', () => {
     await b.shutdown();
   });
 });
+
+describe('start({ spanProcessors })', () => {
+  const base = { doctor: false, handleSignals: false, httpClient: false, runtimeMetrics: false } as const;
+
+  it('rejects a processor built with the pre-3.x signature (it would drop every span) and names the fix', async () => {
+    const exporter = new InMemorySpanExporter();
+    // The 1.x/2.x form users copy from older examples: the exporter instead of { exporter }.
+    const old = new SimpleSpanProcessor(exporter as unknown as { exporter: InMemorySpanExporter });
+    expect(() => startSync({ ...base, spanProcessors: [old] })).toThrow(
+      /spanProcessors\[0\] \(SimpleSpanProcessor\) has no exporter.*new SimpleSpanProcessor\(\{ exporter \}\)/,
+    );
+    await expect(start({ ...base, spanProcessors: [{} as never] })).rejects.toThrow(
+      /is not a span processor/,
+    );
+    expect(trace.setGlobalTracerProvider(new TracerProvider())).toBe(true); // nothing was registered
+    trace.disable();
+  });
+
+  it('the 3.x form receives the spans', async () => {
+    const exporter = new InMemorySpanExporter();
+    const otel = startSync({ ...base, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    cleanups.push(() => {
+      context.disable();
+      propagation.disable();
+    });
+    expect(otel.status).toBe('started');
+    trace.getTracer('t').startActiveSpan('outer', (span) => {
+      trace.getTracer('t').startSpan('inner').end();
+      span.end();
+    });
+    await otel.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    await otel.shutdown();
+    expect(spans.map((s) => s.name)).toEqual(['inner', 'outer']);
+    expect(spans[0]?.parentSpanContext?.spanId).toBe(spans[1]?.spanContext().spanId);
+  });
+});
