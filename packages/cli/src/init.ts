@@ -203,8 +203,10 @@ function apply(
   before: string,
   insertions: Insertion[],
 ): { before: string; after: string; entries: ManifestEntry[] } {
+  // Inserted lines end the way the file's lines end.
+  const eol = before.includes('\r\n') ? '\r\n' : '\n';
   const ordered = insertions
-    .map((ins, seq) => ({ ...ins, seq }))
+    .map((ins, seq) => ({ pos: ins.pos, text: eol === '\n' ? ins.text : ins.text.replace(/\n/g, eol), seq }))
     .sort((x, y) => x.pos - y.pos || x.seq - y.seq);
   const s = new MagicString(before);
   for (const ins of ordered) s.appendLeft(ins.pos, ins.text);

@@ -112,6 +112,33 @@ describe('idempotence', () => {
   });
 });
 
+describe('byte fidelity', () => {
+  it('CRLF files get CRLF lines; offsets stay right after non-ASCII text; uninstall restores the bytes', () => {
+    const dir = prepare('koa', 'crlf');
+    const path = join(dir, 'app.js');
+    const original = `// Inventaire — stock par entrepôt 📦\r\n${readFileSync(path, 'utf8').replace(/\n/g, '\r\n')}`;
+    writeFileSync(path, original);
+    commitAll(dir, 'crlf');
+    expect(init(dir).exitCode).toBe(EXIT.ok);
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('const app = new Koa();\r\napp.use(otelKoa());\r\nconst router = new Router();');
+    expect(text).toContain("import Koa from 'koa';\r\nimport { otelKoa } from '@tracewire/koa';\r\n");
+    expect(text.replace(/\r\n/g, '')).toBe(text.replace(/\r?\n/g, ''));
+    commitAll(dir, 'init');
+    expect(init(dir, { uninstall: true }).exitCode).toBe(EXIT.ok);
+    expect(readFileSync(path, 'utf8')).toBe(original);
+  });
+
+  it('a package.json that is not JSON is a failure (exit 4), not a crash', () => {
+    const dir = prepare('koa', 'bad-package-json');
+    writeFileSync(join(dir, 'package.json'), '{ "name": "x", }\n');
+    commitAll(dir, 'bad');
+    const result = init(dir);
+    expect(result.exitCode).toBe(EXIT.failed);
+    expect(result.summary).toBe('tracewire init: 0 changed, 0 manual, 1 failed');
+  });
+});
+
 describe('a file that does not parse', () => {
   it('is reported (exit 4), and the other files are still handled', () => {
     const dir = prepare('express-esm', 'broken');
