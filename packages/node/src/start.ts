@@ -153,6 +153,7 @@ export function startSync(options: StartOptions = {}): TracewireSdk {
     positiveInt(env, 'TRACEWIRE_SHUTDOWN_TIMEOUT') ??
     DEFAULT_SHUTDOWN_TIMEOUT;
   const printWarnings = options.printWarnings ?? false;
+  diagnosticsFromEnv(env);
 
   if (sdkDisabled(env)) {
     const disabled = inertSdk('disabled', 'OTEL_SDK_DISABLED=true');
@@ -281,6 +282,21 @@ export function startSync(options: StartOptions = {}): TracewireSdk {
   };
   holder[GLOBAL_KEY] = handle;
   return handle;
+}
+
+/** OTEL_LOG_LEVEL: `diag` to the console at that level (as the SDK's NodeSDK does). */
+function diagnosticsFromEnv(env: Env): void {
+  const level = env.OTEL_LOG_LEVEL?.trim().toLowerCase();
+  if (level === undefined || level === '' || level === 'none') return;
+  if (level === 'all') enableDiagnostics('verbose');
+  else if (
+    level === 'error' ||
+    level === 'warn' ||
+    level === 'info' ||
+    level === 'debug' ||
+    level === 'verbose'
+  )
+    enableDiagnostics(level);
 }
 
 /** The signals whose global provider someone else registered. */
