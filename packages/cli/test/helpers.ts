@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, relative } from 'node:path';
@@ -192,4 +192,17 @@ export async function startApp(
     await stop();
     throw error;
   }
+}
+
+/** A small project written from strings into test/.work/<name>, committed in its own git repository. */
+export function project(name: string, files: Record<string, string>): string {
+  const dir = join(WORK, name);
+  rmSync(dir, { recursive: true, force: true });
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  git(dir, 'init', '-q');
+  commitAll(dir, 'project');
+  return dir;
 }

@@ -170,7 +170,8 @@ const NODE_FLAGS_WITH_VALUE = new Set([
 /** `node [flags] file ...` in the start script. */
 export function parseStart(script: string | undefined): StartCommand | undefined {
   if (script === undefined) return undefined;
-  const m = /(^|&&\s*|;\s*)(node)(\s+)/.exec(script);
+  // `node` as a command word: first, after `&&`, `;`, `|`, or after env assignments / cross-env.
+  const m = /(^|[\s;&|])(node)(\s+)/.exec(script);
   if (m === null) return undefined;
   const nodeEnd = m.index + m[1]!.length + m[2]!.length;
   const tokens = script.slice(nodeEnd).trim().split(/\s+/);

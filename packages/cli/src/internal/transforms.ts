@@ -348,7 +348,6 @@ function addOtelModule(
     plan.already.push(`${here}: OtelModule is already in the root module's imports`);
     return;
   }
-  needImport(plan, parsed.file, '@tracewire/nest', 'OtelModule');
   if (arg === undefined) {
     insert(plan, parsed.file, decorator.end - 1, `{ imports: [${call}] }`);
   } else if (imports === undefined) {
@@ -366,10 +365,10 @@ function addOtelModule(
   } else if (imports.value.type === 'ArrayExpression') {
     prependToArray(parsed, plan, imports.value, call);
   } else {
-    plan.dependencies.delete('@tracewire/nest');
     manual(plan, parsed, imports, 'the root module imports are not an array literal', snippet);
     return;
   }
+  needImport(plan, parsed.file, '@tracewire/nest', 'OtelModule');
   plan.changes.push(`${here}: ${call} in the root module's imports`);
 }
 
