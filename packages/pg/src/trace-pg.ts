@@ -11,6 +11,7 @@ import {
 import { isPoolTimeout, read } from './internal/errors-info.js';
 import { describeQuery, type Operation, PgInstrumentation } from './internal/instrumentation.js';
 import type { PoolCounts } from './internal/metrics.js';
+import { noteOfficialPgQuery, officialPgInstrumentationActive } from './official.js';
 import type { PgInstrumentationOptions } from './options.js';
 import { validatePgOptions } from './options.js';
 import { ATTR_DB_CLIENT_CONNECTION_POOL_NAME } from './semconv.js';
@@ -121,6 +122,11 @@ function tracedClientQuery(
   const config = args[0];
   // pg throws synchronously for these; let it, untouched.
   if (config === null || config === undefined) return original.apply(self, args);
+  // instrumentation-pg makes this query's CLIENT span: no second one (official.ts).
+  if (officialPgInstrumentationActive(self, original)) {
+    noteOfficialPgQuery();
+    return original.apply(self, args);
+  }
   const caller = context.active();
   const marker = caller.getValue(POOL_QUERY) as PoolQueryMarker | undefined;
   if (marker !== undefined && !marker.claimed && marker.text === config) {
@@ -444,7 +450,8 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     text === null ||
     text === undefined ||
     typeof text === 'function' ||
-    typeof read(text, 'submit') === 'function'
+    typeof read(text, 'submit') === 'function' ||
+    officialPgInstrumentationActive(self, undefined)
   ) {
     return original.apply(self, args);
   }
