@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ESM script (shared with scripts/migration-table.mjs), no types.
 import {
   CALLER_SPAN_ID,
@@ -199,10 +199,70 @@ describe("officialServerSpan: 'own' beside instrumentation-http", () => {
   });
 });
 
+describe('pg: instrumentation-pg beside tracePg(pool)', () => {
+  let pglite: { url: string; close: () => Promise<void>; connection: Record<string, unknown> } | undefined;
+  beforeAll(async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+    const db = await PGlite.create();
+    const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 8 });
+    await server.start();
+    const [host, port] = server.getServerConn().split(':');
+    pglite = {
+      url: server.getServerConn(),
+      connection: { host, port: Number(port), user: 'postgres', database: 'postgres' },
+      close: async () => {
+        await server.stop();
+        await db.close();
+      },
+    };
+  });
+  afterAll(async () => {
+    await pglite?.close();
+  });
+
+  it.each(['both', 'official', 'tracewire'] as const)(
+    '%s: one CLIENT span per query, under the request, from one instrumentation',
+    async (instrument) => {
+      const r: Result = await runScenario({
+        sdk: 'nodesdk',
+        instrument,
+        framework: 'express',
+        paths: [ORDER],
+        env: { TW_PG: JSON.stringify(pglite?.connection) },
+      });
+      expect(r.responses[0]?.status).toBe(200);
+      expect(JSON.parse(r.responses[0]?.body ?? '{}').rows).toEqual([7, 2]);
+      const tree = requestSpans(r.spans, '/api/orders/:id').tree;
+      // Query spans (instrumentation-pg also makes CLIENT spans for pg.connect and pg-pool.connect).
+      const queries = tree.filter(
+        (s) =>
+          s.kind === SPAN_KIND.CLIENT &&
+          (s.attributes['db.query.text'] ?? s.attributes['db.statement']) !== undefined,
+      );
+      expect(queries).toHaveLength(2);
+      const scopes = new Set(queries.map((s) => s.scope));
+      expect(scopes).toEqual(
+        new Set([instrument === 'tracewire' ? '@tracewire/pg' : '@opentelemetry/instrumentation-pg']),
+      );
+      // No query span is the child of another query span.
+      const ids = new Set(queries.map((s) => s.spanId));
+      for (const q of queries) expect(ids.has(q.parentSpanId ?? '')).toBe(false);
+      const durationScopes = new Set(
+        series(r.points, 'db.client.operation.duration').map((p: { scope: string }) => p.scope),
+      );
+      expect(durationScopes.size).toBe(1);
+      counts.push(
+        `pg, ${instrument === 'both' ? 'both installed' : `only ${instrument}`} (NodeSDK): per request ${queries.length} query CLIENT spans (${[...scopes].join(', ')}) for 2 queries; db.client.operation.duration from ${[...durationScopes].join(', ')}`,
+      );
+    },
+  );
+});
+
 describe('counts', () => {
   it('prints the span and series counts per scenario', () => {
     // Read by the closing note of issue 16 and by the migration guide.
     process.stdout.write(`\nside-by-side counts:\n${counts.map((c) => `  ${c}`).join('\n')}\n`);
-    expect(counts.length).toBe(SCENARIOS.length + 1);
+    expect(counts.length).toBe(SCENARIOS.length + 4);
   });
 });
