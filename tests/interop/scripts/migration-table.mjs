@@ -24,6 +24,7 @@ const PHASES = [
 ];
 const PATHS = ['/api/orders/7', '/api/boom', '/nope'];
 // Values that change from run to run are shown as their key only.
+// (db.* values are the statement and the system, stable across runs.)
 const SHOW_VALUES = new Set([
   'http.request.method',
   'http.route',
@@ -34,6 +35,11 @@ const SHOW_VALUES = new Set([
   'network.protocol.version',
   'express.type',
   'koa.type',
+  'db.system',
+  'db.system.name',
+  'db.operation.name',
+  'db.statement',
+  'db.query.text',
 ]);
 
 function attrList(attributes) {
@@ -101,26 +107,51 @@ function metricTable(points) {
   return lines.join('\n');
 }
 
+/** PGlite served over the wire protocol, so the services' pg queries are real. */
+async function startPglite() {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const db = await PGlite.create();
+  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 8 });
+  await server.start();
+  const [host, port] = server.getServerConn().split(':');
+  return {
+    env: { TW_PG: JSON.stringify({ host, port: Number(port), user: 'postgres', database: 'postgres' }) },
+    close: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
 async function main() {
+  const pglite = await startPglite();
   const sections = [];
   const summary = [
-    '| framework | phase | SERVER / CLIENT / INTERNAL spans per request | `http.server.request.duration` series (3 requests) |',
-    '| --- | --- | --- | --- |',
+    '| framework | phase | SERVER / CLIENT / INTERNAL spans per request | of which pg query spans (2 queries) | `http.server.request.duration` series (3 requests) |',
+    '| --- | --- | --- | --- | --- |',
   ];
   for (const framework of ['express', 'koa']) {
     for (const phase of PHASES) {
-      const r = await runScenario({ sdk: phase.sdk, instrument: phase.instrument, framework, paths: PATHS });
+      const r = await runScenario({
+        sdk: phase.sdk,
+        instrument: phase.instrument,
+        framework,
+        paths: PATHS,
+        env: pglite.env,
+      });
       const tree = orderTree(r.spans);
       const kinds = (k) => tree.filter((s) => s.kind === k).length;
       const duration = series(r.points, 'http.server.request.duration');
       summary.push(
-        `| ${framework} | ${phase.label} | ${kinds(SPAN_KIND.SERVER)} / ${kinds(SPAN_KIND.CLIENT)} / ${kinds(SPAN_KIND.INTERNAL)} | ${duration.length} (\`${[...new Set(duration.map((p) => p.scope))].join('`, `')}\`) |`,
+        `| ${framework} | ${phase.label} | ${kinds(SPAN_KIND.SERVER)} / ${kinds(SPAN_KIND.CLIENT)} / ${kinds(SPAN_KIND.INTERNAL)} | ${tree.filter((s) => s.kind === SPAN_KIND.CLIENT && (s.attributes['db.query.text'] ?? s.attributes['db.statement']) !== undefined).length} | ${duration.length} (\`${[...new Set(duration.map((p) => p.scope))].join('`, `')}\`) |`,
       );
       sections.push(
-        `#### ${framework}: ${phase.label}\n\nSpans of \`GET /api/orders/7\` (which calls a downstream once with \`fetch\` and once with \`node:http\`):\n\n${spanTable(tree)}\n\nMetrics (HTTP, after \`GET /api/orders/7\`, \`GET /api/boom\` (500), \`GET /nope\` (404)):\n\n${metricTable(r.points)}\n`,
+        `#### ${framework}: ${phase.label}\n\nSpans of \`GET /api/orders/7\` (which calls a downstream once with \`fetch\` and once with \`node:http\`, then runs \`pool.query\` and one query on a checked-out client, with \`tracePg(pool)\` where tracewire is mounted):\n\n${spanTable(tree)}\n\nMetrics (HTTP and database, after \`GET /api/orders/7\`, \`GET /api/boom\` (500), \`GET /nope\` (404)):\n\n${metricTable(r.points)}\n`,
       );
     }
   }
+  await pglite.close();
   const body = `${START}\n\n${summary.join('\n')}\n\n${sections.join('\n')}\n${END}`;
   if (process.argv.includes('--print')) {
     process.stdout.write(`${body}\n`);
