@@ -109,7 +109,19 @@ export function runInit(options: InitOptions = {}): InitResult {
       );
     }
   }
-  return options.uninstall ? uninstall(dir, options, write, finish) : init(dir, options, write, finish);
+  try {
+    return options.uninstall ? uninstall(dir, options, write, finish) : init(dir, options, write, finish);
+  } catch (error) {
+    // An unreadable manifest, a file that cannot be written...: reported, never thrown.
+    write(`${label}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return finish({
+      exitCode: EXIT.failed,
+      changed: [],
+      manual: [],
+      failed: [{ file: '', error: String(error) }],
+      diff: '',
+    });
+  }
 }
 
 function init(

@@ -211,6 +211,18 @@ describe('--uninstall', () => {
     expect(snapshot(dir).has(MANIFEST)).toBe(false);
   });
 
+  it('a manifest that is not JSON is a failure (exit 4), not a crash, and nothing is touched', () => {
+    const dir = prepare('koa', 'uninstall-bad-manifest');
+    init(dir);
+    writeFileSync(join(dir, MANIFEST), '{ not json');
+    commitAll(dir, 'broken manifest');
+    const before = snapshot(dir);
+    const result = init(dir, { uninstall: true });
+    expect(result.exitCode).toBe(EXIT.failed);
+    expect(result.summary).toBe('tracewire init --uninstall: 0 changed, 0 manual, 1 failed');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   it('says so when an inserted line was changed by hand, and leaves it (exit 1)', () => {
     const dir = prepare('koa', 'uninstall-edited');
     init(dir);
