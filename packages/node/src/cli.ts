@@ -6,7 +6,9 @@ const USAGE = `usage: tracewire doctor [--json] [--cwd <dir>]
 
 Reads the installed node_modules tree and the OTEL_* environment and reports every copy of
 @opentelemetry/api and of the SDK packages (with who pulls them in), combinations that silently
-turn tracing into a no-op, mixed @tracewire versions, and configuration that turns signals off.
+turn tracing into a no-op, mixed @tracewire versions, configuration that turns signals off, and
+official OpenTelemetry instrumentations installed beside the @tracewire package that does the same
+(with what to remove or disable). Double spans at run time: runDoctor({ runtime: true }) in the app.
 Exit status: 0 when no error was found, 1 when one was, 2 on bad usage.
 `;
 

@@ -152,7 +152,7 @@ const OFFICIAL_OVERLAPS: Readonly<Record<string, OfficialOverlap>> = {
     tracewire: ['@tracewire/pg'],
     autoName: 'pg',
     beside:
-      'with tracePg(pool) as well, each query gets two CLIENT spans unless tracePg finds the official span',
+      "tracePg leaves each query to its CLIENT span (tracewire's SQL sanitizing then does not apply); the pool metrics of both are recorded",
   },
   '@opentelemetry/instrumentation-pino': {
     what: 'trace ids in pino lines',
