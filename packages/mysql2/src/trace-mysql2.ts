@@ -22,8 +22,11 @@ import { ATTR_DB_CLIENT_CONNECTION_POOL_NAME } from './semconv.js';
 const INSTRUMENTED = Symbol.for('tracewire.mysql2.instrumented');
 /** The pool.execute in progress, so the pool's own connection.execute does not open a second span. */
 const POOL_EXECUTE = createContextKey('tracewire.mysql2.pool-execute');
-/** Query commands created by a traced pool.query (already traced): their connection lets them by. */
-const poolCommands = new WeakMap<object, Operation>();
+/**
+ * Query commands created by a traced pool.query (already traced): their connection lets them by.
+ * The value is the operation when it runs in event mode (the connection must end it if it dies).
+ */
+const poolCommands = new WeakMap<object, Operation | undefined>();
 /** getConnection callbacks already bound to their caller's context (mysql2 re-submits them). */
 const boundCallbacks = new WeakSet<object>();
 
@@ -218,10 +221,10 @@ function tracedConnectionCall(
   if (sql === null || sql === undefined) return original.apply(self, args);
   const caller = context.active();
   if (method === 'query' && typeof sql === 'object') {
-    const pooled = poolCommands.get(sql);
-    if (pooled !== undefined) {
+    if (poolCommands.has(sql)) {
       // pool.query's own call: its span is already open.
-      track(state, pooled);
+      const pooled = poolCommands.get(sql);
+      if (pooled !== undefined) track(state, pooled);
       return original.apply(self, args);
     }
   }
@@ -508,7 +511,7 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     op.end(error);
     throw error;
   }
-  if (typeof result === 'object' && result !== null) poolCommands.set(result, op);
+  if (typeof result === 'object' && result !== null) poolCommands.set(result, events ? op : undefined);
   if (events) observeCommand(result, op, inst);
   return result;
 }
