@@ -72,6 +72,12 @@ const suites = [
     server: () => new URL('./pg-loop.mjs', import.meta.url),
     variants: ['bare', 'tracewire', 'tracewire-off'],
   },
+  {
+    name: 'mysql2',
+    kind: 'loop',
+    server: () => new URL('./mysql2-loop.mjs', import.meta.url),
+    variants: ['bare', 'tracewire', 'tracewire-off'],
+  },
 ]
   .filter((s) => ONLY === undefined || ONLY.includes(s.name))
   .map((s) => ({

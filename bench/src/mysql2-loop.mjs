@@ -1,0 +1,46 @@
+// mysql2 benchmark process: a bounded query loop (8 concurrent workers, `SELECT ? AS x` through the
+// promise pool) against the MariaDB/MySQL server on 127.0.0.1:3306, bare pool vs traceMysql2.
+// Reports operations, CPU and RSS to the driver over IPC (the same row shape as pg-loop.mjs).
+import { census, setupSdk } from './sdk.mjs';
+
+const variant = process.env.VARIANT ?? 'bare';
+const duration = Number(process.env.LOOP_DURATION ?? 5) * 1000;
+if (variant === 'tracewire') setupSdk('on');
+if (variant === 'tracewire-off') setupSdk('off');
+
+const { default: mysql } = await import('mysql2/promise');
+const { traceMysql2 } = await import('@tracewire/mysql2');
+const uri = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const raw = mysql.createPool({ uri, connectionLimit: 8 });
+const pool = variant.startsWith('tracewire') ? traceMysql2(raw) : raw;
+
+async function worker(until) {
+  let n = 0;
+  while (performance.now() < until) {
+    await pool.query('SELECT ? AS x', [n]);
+    n++;
+  }
+  return n;
+}
+
+// warm-up, then the measured run
+await Promise.all(Array.from({ length: 8 }, () => worker(performance.now() + 1000)));
+const cpu0 = process.cpuUsage();
+const spans0 = census.spans;
+const t0 = performance.now();
+const counts = await Promise.all(Array.from({ length: 8 }, () => worker(t0 + duration)));
+const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const ops = counts.reduce((a, b) => a + b, 0);
+await raw.end();
+process.send?.({
+  type: 'result',
+  ops,
+  opsPerSec: ops / elapsed,
+  cpuPerOp: (cpu.user + cpu.system) / ops,
+  rss: process.memoryUsage().rss,
+  spansPerOp: (census.spans - spans0) / ops,
+  names: [...census.names].map(([n]) => n),
+  instruments: [...census.instruments],
+});
+process.exit(0);
