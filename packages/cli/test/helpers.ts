@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, relative } from 'node:path';
@@ -14,13 +14,29 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/**
+ * Express 4 for a fixture: its own node_modules/express is a link to the repository's `express4`
+ * (npm alias of express@4), kept out of git through .git/info/exclude.
+ */
+export function useExpress4(dir: string): void {
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(
+    fileURLToPath(new URL('../../../node_modules/express4', import.meta.url)),
+    join(dir, 'node_modules', 'express'),
+  );
+  writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules/\n');
+  const pkg = join(dir, 'package.json');
+  writeFileSync(pkg, readFileSync(pkg, 'utf8').replace('"express": "^5.1.0"', '"express": "^4.21.0"'));
+}
+
 /** A fresh copy of a fixture, committed in its own git repository. */
-export function prepare(name: string, as = name): string {
+export function prepare(name: string, as = name, before?: (dir: string) => void): string {
   const dir = join(WORK, as);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   cpSync(join(FIXTURES, name), dir, { recursive: true });
   git(dir, 'init', '-q');
+  before?.(dir);
   commitAll(dir, 'fixture');
   return dir;
 }
@@ -35,7 +51,7 @@ export function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const visit = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === '.git' || e.name === 'dist') continue;
+      if (e.name === '.git' || e.name === 'dist' || e.name === 'node_modules') continue;
       const p = join(d, e.name);
       if (e.isDirectory()) visit(p);
       else out.set(relative(dir, p), readFileSync(p, 'latin1'));
