@@ -258,7 +258,7 @@ function tracedConnectionCall(
     throw error;
   }
   if (events) {
-    observeCommand(result, op, inst);
+    observeCommand(result, op, inst, caller);
     track(state, op);
   }
   return result;
@@ -303,15 +303,22 @@ function wrapCommandCallback(sql: unknown, op: Operation, caller: Context): bool
 /**
  * Event mode (no callback: `query(sql).on('result', ...)`, `.stream()`): the command emits
  * `result` per row, `error`, and `end`. The span ends on `end` or on the first error, observed
- * through `errorMonitor` so an unhandled 'error' stays the app's, as without tracing.
+ * through `errorMonitor` so an unhandled 'error' stays the app's, as without tracing. The
+ * command's events are emitted from socket callbacks, in the context of whoever opened the
+ * connection (another request, for a pooled one): its `emit` runs them in the caller's context
+ * instead, so the app's row handlers and the stream built on them see the caller's trace.
  */
-function observeCommand(command: unknown, op: Operation, inst: Mysql2Instrumentation): void {
-  if (!fn(command, 'on') || !fn(command, 'once')) {
+function observeCommand(command: unknown, op: Operation, inst: Mysql2Instrumentation, caller: Context): void {
+  if (!fn(command, 'on') || !fn(command, 'once') || !fn(command, 'emit')) {
     op.end(undefined);
     return;
   }
   try {
-    const c = command as { on: AnyFunction; once: AnyFunction };
+    const c = command as { on: AnyFunction; once: AnyFunction; emit: AnyFunction };
+    const emit = c.emit;
+    define(c, 'emit', function tracedCommandEmit(this: unknown, ...args: unknown[]): unknown {
+      return context.with(caller, emit, this, ...args);
+    });
     c.once('end', () => op.end(undefined));
     c.on(errorMonitor, (error: unknown) => op.end(error ?? new Error('query failed')));
     c.on('result', (row: unknown) => {
@@ -512,7 +519,7 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     throw error;
   }
   if (typeof result === 'object' && result !== null) poolCommands.set(result, events ? op : undefined);
-  if (events) observeCommand(result, op, inst);
+  if (events) observeCommand(result, op, inst, caller);
   return result;
 }
 

@@ -317,6 +317,31 @@ function suite(): void {
       expect(failed?.attributes).toMatchObject({ 'error.type': '1146', 'db.response.status_code': '1146' });
     });
 
+    it('event mode and streams on a pooled connection opened by another trace: handlers see the caller', async () => {
+      const pool = newPool({ connectionLimit: 1 });
+      // Trace A opens the pool's only connection: its socket callbacks run in A's context.
+      await inSpan('A', () => pool.promise().query('SELECT 1'));
+      const seen: (string | undefined)[] = [];
+      const [, parent] = await inSpan('B', async () => {
+        await new Promise<void>((resolve, reject) => {
+          pool
+            .query('SELECT seq FROM seq_1_to_3')
+            .on('result', () => seen.push(activeSpanId()))
+            .on('error', reject)
+            .on('end', () => resolve());
+        });
+        const conn = await new Promise<mysql.PoolConnection>((resolve, reject) =>
+          pool.getConnection((e, c) => (e ? reject(e) : resolve(c))),
+        );
+        const stream = conn.query('SELECT seq FROM seq_1_to_3').stream();
+        stream.on('data', () => seen.push(activeSpanId()));
+        await new Promise((resolve) => stream.on('end', resolve));
+        conn.release();
+      });
+      expect(seen).toEqual(Array(6).fill(parent.spanContext().spanId));
+      expect(childrenOf(parent)).toHaveLength(2);
+    });
+
     it('pool: wrapped in place (same object, instanceof, no enumerable keys), twice keeps the first', async () => {
       const plain = mysql.createPool({ ...CONNECTION });
       const keys = Object.keys(plain);
