@@ -123,6 +123,7 @@ try {
     '@types/express@^5',
     '@types/pg@^8',
     '@types/node@^24',
+    'typescript@^5',
   ];
   const install = await run(
     'npm',
@@ -253,50 +254,53 @@ try {
   }
 
   // 6. TypeScript consumers (strict, skipLibCheck off): node16 and bundler resolution, the latter with
-  //    customConditions ["source"]; compiled by the repository's tsc, then run.
+  //    customConditions ["source"]; compiled by TypeScript 5 from the registry (what most users run)
+  //    and by the repository's TypeScript 7, then run.
+  const compilers = [
+    ['TypeScript 5', [node24, join(app, 'node_modules', 'typescript', 'bin', 'tsc')]],
+    ['TypeScript 7', [bin('tsc')]],
+  ];
   const tsConfigs = {
-    'ts-node16': { module: 'node16', moduleResolution: 'node16' },
-    'ts-bundler': { module: 'esnext', moduleResolution: 'bundler', customConditions: ['source'] },
+    node16: { module: 'node16', moduleResolution: 'node16' },
+    bundler: { module: 'esnext', moduleResolution: 'bundler', customConditions: ['source'] },
   };
-  for (const [dir, extra] of Object.entries(tsConfigs)) {
-    const d = join(app, dir);
-    mkdirSync(d);
-    cpSync(join(fixtures, 'app.ts'), join(d, 'app.ts'));
-    cpSync(join(fixtures, 'types-all.ts'), join(d, 'types-all.ts'));
-    writeFileSync(join(d, 'package.json'), '{"type":"module"}\n');
-    writeFileSync(
-      join(d, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'es2022',
-          strict: true,
-          skipLibCheck: false,
-          esModuleInterop: true,
-          types: ['node'],
-          outDir: 'dist',
-          ...extra,
-        },
-        include: ['*.ts'],
-      }),
-    );
-    const tsc = await run(bin('tsc'), ['-p', 'tsconfig.json'], { cwd: d, timeout: 120_000 });
-    if (tsc.code !== 0) {
-      record(
-        `typescript ${extra.moduleResolution} (strict)`,
-        false,
-        `tsc:\n${tsc.stdout}${tsc.stderr}`.slice(0, 4000),
+  for (const [compiler, command] of compilers) {
+    const version = execFileSync(command[0], [...command.slice(1), '--version'], { encoding: 'utf8' }).trim();
+    for (const [kind, extra] of Object.entries(tsConfigs)) {
+      const d = join(app, `ts-${compiler.replace(/\W/g, '')}-${kind}`);
+      const label = `${version.replace('Version', 'TypeScript')} consumer, ${kind} resolution (strict${extra.customConditions ? ', customConditions ["source"]' : ''})`;
+      mkdirSync(d);
+      cpSync(join(fixtures, 'app.ts'), join(d, 'app.ts'));
+      cpSync(join(fixtures, 'types-all.ts'), join(d, 'types-all.ts'));
+      writeFileSync(join(d, 'package.json'), '{"type":"module"}\n');
+      writeFileSync(
+        join(d, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'es2022',
+            strict: true,
+            skipLibCheck: false,
+            esModuleInterop: true,
+            types: ['node'],
+            outDir: 'dist',
+            ...extra,
+          },
+          include: ['*.ts'],
+        }),
       );
-      continue;
-    }
-    await scenario(
-      `typescript ${extra.moduleResolution} (strict${extra.customConditions ? ', customConditions source' : ''}) compiled and run (${v24})`,
-      node24,
-      ['dist/app.js'],
-      {
+      const tsc = await run(command[0], [...command.slice(1), '-p', 'tsconfig.json'], {
+        cwd: d,
+        timeout: 120_000,
+      });
+      if (tsc.code !== 0) {
+        record(label, false, `tsc:\n${tsc.stdout}${tsc.stderr}`.slice(0, 4000));
+        continue;
+      }
+      await scenario(`${label}: compiled and run (${v24})`, node24, ['dist/app.js'], {
         cwd: d,
         env: consoleEnv,
-      },
-    );
+      });
+    }
   }
 
   // 7. esbuild bundles, nothing external, run from a folder with no node_modules at all.
