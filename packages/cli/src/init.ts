@@ -265,6 +265,15 @@ function bootstrap(
         node.named.has('start')
       );
     });
+  // An app that already starts an OpenTelemetry SDK of its own keeps it: a second one would fight
+  // it over the globals. tracewire's middleware uses whichever SDK is registered.
+  const otherSdk = otherSdkAt(info, project);
+  if (!already && otherSdk !== undefined) {
+    plan.already.push(
+      `an OpenTelemetry SDK is already started (${otherSdk}): the @tracewire/node bootstrap is not added`,
+    );
+    return entry && (sourceOf(info, project.files, entry.replace(/^\.\//, '')) ?? entry);
+  }
   if (already) {
     plan.already.push('the OpenTelemetry bootstrap (@tracewire/node) is already loaded');
     return entry && (sourceOf(info, project.files, entry.replace(/^\.\//, '')) ?? entry);
@@ -323,6 +332,32 @@ function bootstrap(
     `package.json: the start script loads --import @tracewire/node/register (CommonJS entry ${normalized})`,
   );
   return source ?? normalized;
+}
+
+const SDK_PACKAGES = new Set([
+  '@opentelemetry/sdk-node',
+  '@opentelemetry/sdk-trace-node',
+  '@opentelemetry/sdk-trace-base',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/auto-instrumentations-node',
+  '@opentelemetry/auto-instrumentations-node/register',
+]);
+
+function otherSdkAt(info: ProjectInfo, project: ProjectFiles): string | undefined {
+  const start = info.packageJson.scripts?.start ?? '';
+  if (/@opentelemetry\/auto-instrumentations-node/.test(start)) return 'package.json start script';
+  for (const parsed of project.files.values()) {
+    const bindings = importsOf(parsed, (s) => SDK_PACKAGES.has(s));
+    if (bindings.whole.size > 0 || bindings.named.size > 0) return parsed.file;
+    if (
+      (parsed.program.body as AstNode[]).some(
+        (s) => s.type === 'ImportDeclaration' && SDK_PACKAGES.has(s.source.value),
+      )
+    ) {
+      return parsed.file;
+    }
+  }
+  return undefined;
 }
 
 function hasSideEffectImport(program: AstNode, module: string): boolean {

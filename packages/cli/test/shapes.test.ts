@@ -62,6 +62,23 @@ describe('entry points', () => {
   });
 });
 
+describe('an app that already starts an OpenTelemetry SDK', () => {
+  it('keeps it: the middleware is added, the @tracewire/node bootstrap is not', () => {
+    const dir = project('own-sdk', {
+      'package.json': esm({ scripts: { start: 'node --import ./tracing.js server.js' } }),
+      'tracing.js': "import { NodeSDK } from '@opentelemetry/sdk-node';\nnew NodeSDK().start();\n",
+      'server.js': "import express from 'express';\nconst app = express();\napp.listen(3000);\n",
+    });
+    const result = init(dir);
+    expect(result.exitCode).toBe(EXIT.ok);
+    expect(result.output).toContain('an OpenTelemetry SDK is already started (tracing.js)');
+    expect(read(dir, 'server.js')).toBe(
+      "import express from 'express';\nimport { otelExpress } from '@tracewire/express';\nconst app = express();\napp.use(otelExpress());\napp.listen(3000);\n",
+    );
+    expect(read(dir, 'package.json')).not.toContain('@tracewire/node');
+  });
+});
+
 describe('NestJS', () => {
   const files = (module: string): Record<string, string> => ({
     'package.json': esm({ scripts: { start: 'node dist/main.js' } }),
