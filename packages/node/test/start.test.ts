@@ -60,6 +60,7 @@ describe.each(['http/protobuf', 'http/json'])('start() exporting OTLP over %s', 
     expect(server?.resource['service.name']).toBe('fixture-app');
     expect(server?.resource['service.version']).toBe('1.2.3');
     expect(server?.resource['process.pid']).toBeDefined();
+    expect(server?.resource['service.instance.id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(server?.resource['host.name']).toBeDefined();
     const clients = spans.filter((s) => s.kind === 3); // SPAN_KIND_CLIENT
     expect(clients).toHaveLength(2); // fetch and http.get; the exporter's own requests are not traced

@@ -262,7 +262,7 @@ export function propagatorFromEnv(env: Env): TextMapPropagator | null | undefine
   return propagators.length === 1 ? propagators[0] : new CompositePropagator({ propagators });
 }
 
-/** Resource detectors from OTEL_NODE_RESOURCE_DETECTORS (default: host, os, process, service instance). */
+/** Resource detectors from OTEL_NODE_RESOURCE_DETECTORS (default, as the SDK's: host, os, process, service instance id). */
 export function resourceFromEnv(env: Env): Resource {
   const names = list(env, 'OTEL_NODE_RESOURCE_DETECTORS');
   const all: Record<string, ResourceDetector[]> = {
@@ -274,7 +274,8 @@ export function resourceFromEnv(env: Env): Resource {
     env: [],
   };
   let detectors: ResourceDetector[];
-  if (names.length === 0 || names.includes('all')) detectors = [hostDetector, osDetector, processDetector];
+  if (names.length === 0 || names.includes('all'))
+    detectors = [hostDetector, osDetector, processDetector, serviceInstanceIdDetector];
   else if (names.includes('none')) detectors = [];
   else {
     detectors = [];
