@@ -20,7 +20,12 @@ init exit status: 0 done, 1 done but some steps are left to do by hand (printed 
 install failed. The last line is always: tracewire init: <n> changed, <n> manual, <n> failed
 `;
 
-/** Runs the command line; resolves to the exit status. */
+/**
+ * Runs the command line; resolves to the exit status.
+ *
+ * @example
+ * process.exitCode = await main(['init', '.', '--dry-run']);
+ */
 export async function main(
   argv: readonly string[],
   write: (text: string) => void = (t) => process.stdout.write(t),

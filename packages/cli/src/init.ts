@@ -84,7 +84,14 @@ interface ManifestEntry {
   text: string;
 }
 
-/** Runs init (or --uninstall) on a project. Never throws for a problem in the project. */
+/**
+ * Runs init (or --uninstall) on a project. Never throws for a problem in the project: the result's
+ * `exitCode` (see {@link EXIT}) and `summary` say what happened.
+ *
+ * @example
+ * const { diff, exitCode } = runInit({ dir: 'services/orders', dryRun: true, write: () => {} });
+ * if (exitCode === EXIT.ok) process.stdout.write(diff);
+ */
 export function runInit(options: InitOptions = {}): InitResult {
   const dir = resolve(options.dir ?? process.cwd());
   const write = options.write ?? ((t: string) => process.stdout.write(t));
