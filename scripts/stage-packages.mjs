@@ -45,6 +45,7 @@ export function publishedManifest(pkg) {
   if (Array.isArray(out.sideEffects))
     out.sideEffects = out.sideEffects.filter((p) => !p.startsWith('./src/'));
   delete out.devDependencies; // not installed for consumers; keeps workspace-only names out
+  delete out.scripts; // build/test scripts are the repository's; prepublishOnly refuses workspace publishes
   return out;
 }
 
