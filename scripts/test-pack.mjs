@@ -18,6 +18,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -359,6 +360,51 @@ try {
       cwd: bundles,
       env: b.env,
     });
+  }
+
+  // 8. The bundled OTLP exporters and runtime metrics work too: the CJS bundle again, exporting
+  //    OTLP http/protobuf to a receiver here (traces and metrics, flushed when the app exits).
+  if (existsSync(join(bundles, 'app.bundle.cjs'))) {
+    const received = [];
+    const receiver = createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+    const r = await run(node24, ['app.bundle.cjs'], {
+      cwd: bundles,
+      timeout: 30_000,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.address().port}`,
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
+    });
+    await new Promise((res) => receiver.close(res));
+    const traces = received.filter((q) => q.path === '/v1/traces');
+    const metrics = received.filter((q) => q.path === '/v1/metrics');
+    const has = (reqs, text) => reqs.some((q) => q.body.includes(Buffer.from(text)));
+    const ok =
+      r.code === 0 &&
+      traces.every((q) => q.type === 'application/x-protobuf') &&
+      has(traces, 'GET /users/:id') &&
+      has(traces, '/users/:id') &&
+      has(metrics, 'http.server.request.duration') &&
+      has(metrics, 'nodejs.eventloop.utilization') &&
+      has(metrics, 'v8js.memory.heap.used');
+    record(
+      `esbuild CJS bundle exporting OTLP http/protobuf (${v24})`,
+      ok,
+      ok
+        ? `${traces.length} trace and ${metrics.length} metric requests: span GET /users/:id, http.server.request.duration, nodejs.eventloop.*, v8js.*`
+        : `exit ${r.code}; ${traces.length} trace / ${metrics.length} metric requests\n${r.stderr.slice(-2000)}`,
+    );
   }
 } catch (error) {
   if (!results.some((r) => !r.ok))
