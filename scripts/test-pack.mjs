@@ -212,6 +212,26 @@ try {
     return 'no require-in-the-middle, import-in-the-middle, @opentelemetry/instrumentation, sdk-node, OTLP gRPC';
   });
 
+  // The doctor, run from the installed package on the fresh install: no error; its warnings listed.
+  {
+    const doctor = await run(
+      process.execPath,
+      [join(app, 'node_modules', '@tracewire', 'node', 'dist', 'cli.js'), 'doctor', '--json'],
+      { cwd: app, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } },
+    );
+    let findings = [];
+    try {
+      findings = JSON.parse(doctor.stdout).findings ?? [];
+    } catch {}
+    const errors = findings.filter((f) => f.severity === 'error').map((f) => f.code);
+    const warnings = findings.filter((f) => f.severity === 'warn').map((f) => f.code);
+    record(
+      'tracewire doctor on the fresh install: no error',
+      doctor.code === 0 && errors.length === 0 && doctor.stdout.includes('"findings"'),
+      `exit ${doctor.code}; errors [${errors.join(', ')}]; warnings [${warnings.join(', ')}]${doctor.code === 0 ? '' : `\n${doctor.stderr.slice(-1500)}`}`,
+    );
+  }
+
   // 4. Node 22 (the lowest line engines allows) from the npm `node` package.
   const node24 = process.execPath;
   const n22 = join(work, 'node22');
