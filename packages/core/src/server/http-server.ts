@@ -517,7 +517,17 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   private _accessLine(route: string | undefined, status: number | undefined, finished: boolean): void {
     const log = this.log;
     if (log === undefined) return;
-    accessLine(this._owner, log, this._request.method, route, this._path, status, finished, this._startedAt);
+    accessLine(
+      this._owner,
+      this.context,
+      log,
+      this._request.method,
+      route,
+      this._path,
+      status,
+      finished,
+      this._startedAt,
+    );
   }
 
   private _spanName(route: string | undefined): string {
@@ -680,6 +690,7 @@ class SharedServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       if (owner.options.accessLog === true && this.log !== undefined) {
         accessLine(
           owner,
+          this.context,
           this.log,
           this._request.method,
           route,
@@ -703,9 +714,14 @@ class SharedServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   }
 }
 
-/** One access line (contained: a throwing logger changes nothing). */
+/**
+ * One access line (contained: a throwing logger changes nothing), written in the request's context:
+ * the response's 'close' may be emitted outside it (Koa), and a logger that adds the active trace
+ * (`@tracewire/logger`) must see the request's span.
+ */
 function accessLine(
   owner: Pick<HttpServerInstrumentation, 'call'>,
+  ctx: Context,
   log: RequestLogLike,
   method: string | undefined,
   route: string | undefined,
@@ -721,11 +737,11 @@ function accessLine(
   record.duration_ms = Math.round((performance.now() - startedAt) * 1000) / 1000;
   if (!finished) {
     record.aborted = true;
-    owner.call('logger', () => log.warn(record, 'request aborted'));
+    owner.call('logger', () => context.with(ctx, () => log.warn(record, 'request aborted')));
   } else if (status !== undefined && status >= 500) {
-    owner.call('logger', () => log.error(record, 'request completed'));
+    owner.call('logger', () => context.with(ctx, () => log.error(record, 'request completed')));
   } else {
-    owner.call('logger', () => log.info(record, 'request completed'));
+    owner.call('logger', () => context.with(ctx, () => log.info(record, 'request completed')));
   }
 }
 
