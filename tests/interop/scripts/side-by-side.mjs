@@ -147,6 +147,8 @@ export async function runScenario(scenario) {
   }
   const port = Number(String(first.value).split(' ')[1]);
   const responses = [];
+  // JSON lines the app writes (tracewire's access lines) are read with the rest of stdout below.
+  const logs = [];
   for (const path of paths) {
     const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { traceparent: CALLER } });
     responses.push({
@@ -162,6 +164,7 @@ export async function runScenario(scenario) {
   const rest = (async () => {
     for await (const line of lines) {
       if (String(line).startsWith('doctor ')) doctor.push(...JSON.parse(String(line).slice(7)));
+      else if (String(line).startsWith('{')) logs.push(JSON.parse(String(line)));
     }
   })();
   const [code] = await once(child, 'exit');
@@ -169,7 +172,7 @@ export async function runScenario(scenario) {
   collector.server.close();
   downstream.server.close();
   if (code !== 0) throw new Error(`app exited with ${code}\n${stderr}`);
-  return { spans, points, received, responses, doctor, stderr };
+  return { spans, points, received, responses, doctor, logs, stderr };
 }
 
 /** Spans of the caller's trace, by kind. */

@@ -40,6 +40,7 @@ interface Result {
     body: string;
   }[];
   doctor: { code: string; message: string; fix?: string }[];
+  logs: Record<string, unknown>[];
 }
 
 const ORDER = '/api/orders/7';
@@ -128,8 +129,17 @@ describe.each(SCENARIOS)('side by side: $framework, $instrument, $sdk', (scenari
     const known = new Set([CALLER_SPAN_ID, ...inTrace.map((s) => s.spanId)]);
     for (const s of inTrace) expect(known.has(s.parentSpanId ?? '')).toBe(true);
 
-    // traceresponse names the one SERVER span when tracewire is mounted.
-    if (tracewire) expect(r.responses[0]?.traceresponse).toBe(`00-${CALLER_TRACE_ID}-${server?.spanId}-01`);
+    // traceresponse and the request logger's access line name the one SERVER span when tracewire is mounted.
+    if (tracewire) {
+      expect(r.responses[0]?.traceresponse).toBe(`00-${CALLER_TRACE_ID}-${server?.spanId}-01`);
+      const access = r.logs.filter((l) => l.msg === 'request completed' && l.path === '/api/orders/7');
+      expect(access).toHaveLength(1);
+      expect(access[0]).toMatchObject({
+        trace_id: CALLER_TRACE_ID,
+        span_id: server?.spanId,
+        route: '/api/orders/:id',
+      });
+    }
 
     // The error request: one SERVER span with the exception; tracewire's problem+json carries the trace id.
     const boom = requestSpans(r.spans, '/api/boom').server;
