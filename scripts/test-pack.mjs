@@ -282,18 +282,25 @@ try {
     ['TypeScript 7', [bin('tsc')]],
   ];
   const tsConfigs = {
-    node16: { module: 'node16', moduleResolution: 'node16' },
-    bundler: { module: 'esnext', moduleResolution: 'bundler', customConditions: ['source'] },
+    'node16 resolution': { module: 'node16', moduleResolution: 'node16' },
+    'bundler resolution': { module: 'esnext', moduleResolution: 'bundler', customConditions: ['source'] },
+    // A CommonJS TypeScript project: imports compile to require() of our ESM (TypeScript >= 5.8).
+    'nodenext resolution, CommonJS output': {
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      commonjs: true,
+    },
   };
   for (const [compiler, command] of compilers) {
     const version = execFileSync(command[0], [...command.slice(1), '--version'], { encoding: 'utf8' }).trim();
     for (const [kind, extra] of Object.entries(tsConfigs)) {
-      const d = join(app, `ts-${compiler.replace(/\W/g, '')}-${kind}`);
-      const label = `${version.replace('Version', 'TypeScript')} consumer, ${kind} resolution (strict${extra.customConditions ? ', customConditions ["source"]' : ''})`;
+      const d = join(app, `ts-${compiler.replace(/\W/g, '')}-${kind.replace(/\W/g, '')}`);
+      const label = `${version.replace('Version', 'TypeScript')} consumer, ${kind} (strict${extra.customConditions ? ', customConditions ["source"]' : ''})`;
       mkdirSync(d);
       cpSync(join(fixtures, 'app.ts'), join(d, 'app.ts'));
       cpSync(join(fixtures, 'types-all.ts'), join(d, 'types-all.ts'));
-      writeFileSync(join(d, 'package.json'), '{"type":"module"}\n');
+      const { commonjs, ...compilerOptions } = extra;
+      writeFileSync(join(d, 'package.json'), `{"type":"${commonjs ? 'commonjs' : 'module'}"}\n`);
       writeFileSync(
         join(d, 'tsconfig.json'),
         JSON.stringify({
@@ -304,7 +311,7 @@ try {
             esModuleInterop: true,
             types: ['node'],
             outDir: 'dist',
-            ...extra,
+            ...compilerOptions,
           },
           include: ['*.ts'],
         }),
