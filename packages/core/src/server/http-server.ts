@@ -341,11 +341,10 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       parent,
     );
     this.span = span;
-    // A SERVER span already active for this request (another instrumentation's, e.g. with
-    // officialServerSpan 'own' or one that leaves no RPC metadata) means two SERVER spans per request:
-    // remembered for `tracewire doctor`'s in-process check.
-    // (instrumentation-http's span is found through its RPC metadata: a framework instrumentation's
-    // INTERNAL span may be the active one by the time the middleware runs.)
+    // Another instrumentation's SERVER span for this request (with officialServerSpan 'own', or from
+    // one that leaves no RPC metadata) means two SERVER spans per request: remembered for the
+    // doctor's in-process check. instrumentation-http's span is found through its RPC metadata, as a
+    // framework instrumentation's INTERNAL span may be the active one when the middleware runs.
     if (!noop) {
       noteNestedServerSpan(
         getHttpRpcMetadata(active)?.span ?? trace.getSpan(active),
