@@ -80,6 +80,7 @@ export type { InstrumentationRuntimeFindings } from './server/runtime-findings.j
 export {
   getInstrumentationRuntimeFindings,
   noteClientSpan,
+  noteDoubleClientPropagation,
   resetInstrumentationRuntimeFindings,
   spanKindOf,
 } from './server/runtime-findings.js';

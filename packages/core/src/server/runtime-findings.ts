@@ -84,6 +84,20 @@ export function noteSharedServerSpan(): void {
   }
 }
 
+/**
+ * @internal Called by HTTP client instrumentation when a request it traced and propagated went out
+ * with a second `traceparent` (another instrumentation added its own after it): two CLIENT spans.
+ */
+export function noteDoubleClientPropagation(target: string, by: string): void {
+  try {
+    const findings = getInstrumentationRuntimeFindings();
+    findings.nestedClientSpans++;
+    example(findings, 'client', by, target);
+  } catch {
+    // As above.
+  }
+}
+
 /** @internal Called by HTTP client instrumentation: a CLIENT span nested in another, or shared. */
 export function noteClientSpan(shared: boolean, parent: Span | undefined, target: string, by: string): void {
   try {
