@@ -32,6 +32,7 @@ import {
   HTTP_DURATION_BUCKETS,
   normalizeMethod,
   noteClientSpan,
+  noteDoubleClientPropagation,
   redactQuery,
   resolvePropagator,
   spanKindOf,
@@ -494,7 +495,22 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
         requestConnections.set(request, conn);
       }
       const ex = exchanges.get(request);
-      if (ex !== undefined) connected(ex);
+      if (ex === undefined) return;
+      connected(ex);
+      // instrumentation-undici subscribed after us (its SDK started after instrumentHttpClient()) adds
+      // its own traceparent after ours: the request goes out with two, and W3C-strict receivers
+      // restart the trace. Too late to fix here; counted for the doctor and reported.
+      if (!ex.shared && undiciHeaderCount(request.headers, TRACEPARENT_HEADER) > 1) {
+        noteDoubleClientPropagation(
+          `${ex.dest.attrs[ATTR_SERVER_ADDRESS]}:${ex.dest.attrs[ATTR_SERVER_PORT]}`,
+          SCOPE,
+        );
+        rateLimitedDiag(
+          'warn',
+          'http-client-double-traceparent',
+          'an outgoing request got a second traceparent from another instrumentation (instrumentation-undici started after instrumentHttpClient()/start()?): start the official SDK first, or disable instrumentation-undici',
+        );
+      }
     },
   );
   const releaseUndici = (request: UndiciRequest): void => {
@@ -565,6 +581,16 @@ interface UndiciRequest {
   path?: string;
   headers?: unknown;
   addHeader?: (name: string, value: string) => unknown;
+}
+
+function undiciHeaderCount(headers: unknown, name: string): number {
+  let n = 0;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) n++;
+  } else if (typeof headers === 'string') {
+    for (const line of headers.toLowerCase().split('\r\n')) if (line.startsWith(`${name}:`)) n++;
+  }
+  return n;
 }
 
 function undiciHasHeader(headers: unknown, name: string): boolean {
