@@ -209,6 +209,28 @@ describe("officialServerSpan: 'own' beside instrumentation-http", () => {
   });
 });
 
+describe('instrumentHttpClient() before the official SDK started', () => {
+  it('fetch goes out with two traceparents (instrumentation-undici adds its own), and the doctor says what to change', async () => {
+    const r: Result = await runScenario({
+      sdk: 'nodesdk',
+      instrument: 'both',
+      framework: 'express',
+      paths: [ORDER],
+      env: { TW_CLIENT_FIRST: '1' },
+    });
+    const viaFetch = r.received.find((x) => x.url.includes('via=fetch'));
+    expect(viaFetch?.traceparent).toHaveLength(2);
+    const double = r.doctor.find((f) => f.code === 'DOUBLE_CLIENT_SPANS');
+    expect(double?.message).toMatch(
+      /^1 outgoing request\(s\) got two CLIENT spans: 127\.0\.0\.1:\d+ \(@tracewire\/node\)/,
+    );
+    expect(double?.fix).toContain('after the official SDK started');
+    counts.push(
+      `express, both installed, instrumentHttpClient() before NodeSDK.start(): the fetch request carries ${viaFetch?.traceparent.length} traceparent headers (DOUBLE_CLIENT_SPANS)`,
+    );
+  });
+});
+
 describe('pg: instrumentation-pg beside tracePg(pool)', () => {
   let pglite: { url: string; close: () => Promise<void>; connection: Record<string, unknown> } | undefined;
   beforeAll(async () => {
@@ -273,6 +295,6 @@ describe('counts', () => {
   it('prints the span and series counts per scenario', () => {
     // Read by the closing note of issue 16 and by the migration guide.
     process.stdout.write(`\nside-by-side counts:\n${counts.map((c) => `  ${c}`).join('\n')}\n`);
-    expect(counts.length).toBe(SCENARIOS.length + 4);
+    expect(counts.length).toBe(SCENARIOS.length + 5);
   });
 });
