@@ -418,7 +418,7 @@ function checkOfficial(copies: Pkg[], findings: DoctorFinding[]): void {
     findings.push({
       code: 'OFFICIAL_AUTO_INSTRUMENTATIONS',
       severity: 'warn',
-      message: `${AUTO}@${auto.version} is installed${who(AUTO)} beside ${tracewire.join(', ')}: it registers its own SDK and patches ${disable} (tracewire reuses its HTTP SERVER span and leaves CLIENT spans it made to it, so requests are traced once, but start() cannot register a second SDK)`,
+      message: `${AUTO}@${auto.version} is installed${who(AUTO)} beside ${tracewire.join(', ')}: it registers its own SDK and patches ${disable} (tracewire reuses its HTTP SERVER span and leaves CLIENT spans it made to it, so requests are traced once; start() beside it installs nothing and reports status 'foreign-sdk')`,
       fix: `to finish the migration remove --import ${AUTO}/register (from the start command or NODE_OPTIONS) and npm uninstall ${AUTO}; until then set OTEL_NODE_DISABLED_INSTRUMENTATIONS=${disable} to let tracewire do those`,
     });
   }
