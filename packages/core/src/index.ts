@@ -81,6 +81,8 @@ export {
   getInstrumentationRuntimeFindings,
   noteClientSpan,
   noteDoubleClientPropagation,
+  noteNestedServerSpan,
+  noteSharedServerSpan,
   resetInstrumentationRuntimeFindings,
   spanKindOf,
 } from './server/runtime-findings.js';

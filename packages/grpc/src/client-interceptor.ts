@@ -17,7 +17,9 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   injectContext,
+  noteClientSpan,
   parseHost,
+  spanKindOf,
 } from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode } from '@tracewire/errors';
 import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
@@ -119,6 +121,8 @@ class ClientInstrumentation extends GrpcInstrumentation {
   readonly other: MethodInfo;
   /** `grpc.target` (A66): the canonical target, or `other` without the `target` option. */
   readonly grpcTarget: string;
+  /** `officialClientSpan` is not `'own'`. */
+  readonly reuseOfficial: boolean;
   readonly #spanAttributes = new WeakMap<MethodInfo, Attributes>();
 
   constructor(options: OtelGrpcClientOptions | undefined) {
@@ -130,6 +134,7 @@ class ClientInstrumentation extends GrpcInstrumentation {
     this.activeAttributes = Object.freeze(active);
     this.other = this.methods.get(RPC_METHOD_OTHER);
     this.grpcTarget = canonicalTarget(this.options.target);
+    this.reuseOfficial = this.options.officialClientSpan !== 'own';
   }
 
   #addEndpoint(attributes: Attributes): void {
@@ -298,13 +303,25 @@ class ClientCall {
     try {
       const info = this._info;
       this._startedAt = performance.now();
-      const span = owner
-        .tracer()
-        .startSpan(
-          info.spanName,
-          { kind: SpanKind.CLIENT, attributes: owner.spanAttributes(info) },
-          this._parent,
-        );
+      // Inside another instrumentation's CLIENT span (the patched client methods of
+      // @opentelemetry/instrumentation-grpc start one and call grpc-js in it), with
+      // `officialClientSpan: 'reuse'`: that span is the call's; this call makes none and sends its
+      // context. A non-recording stand-in keeps the rest of the call's bookkeeping uniform.
+      const active = trace.getSpan(this._parent);
+      const shared = owner.reuseOfficial && active !== undefined && spanKindOf(active) === SpanKind.CLIENT;
+      let span: Span;
+      if (shared) {
+        span = trace.wrapSpanContext(active.spanContext());
+      } else {
+        span = owner
+          .tracer()
+          .startSpan(
+            info.spanName,
+            { kind: SpanKind.CLIENT, attributes: owner.spanAttributes(info) },
+            this._parent,
+          );
+      }
+      if (active !== undefined) noteClientSpan(shared, active, info.path, SCOPE_NAME);
       this._span = span;
 
       // The caller's Metadata may be reused for other calls (grpc-js passes it through as is):
@@ -314,7 +331,7 @@ class ClientCall {
       out = copy;
       const propagator = owner.propagator();
       for (const field of propagator.fields()) copy.remove(field);
-      let ctx = trace.setSpan(this._parent, span);
+      let ctx = shared ? this._parent : trace.setSpan(this._parent, span);
       if (owner.options.propagateBaggage !== true && propagation.getBaggage(ctx) !== undefined) {
         ctx = propagation.deleteBaggage(ctx);
       }

@@ -99,6 +99,15 @@ export interface OtelGrpcServerOptions extends GrpcInstrumentationOptions {
    * else `false`
    */
   redactErrorDetails?: boolean | ((request: GrpcRequestInfo) => boolean);
+  /**
+   * What to do when `@opentelemetry/instrumentation-grpc` is loaded (it patches grpc-js's
+   * `Server.prototype.register` and makes a SERVER span around every handler). `'reuse'`: make no
+   * SERVER span of its own, so each call has one; the handler runs in the official span, an error
+   * status still carries its trace id in `trace-id`, and the RPC metrics (which the official
+   * instrumentation does not record) are kept. `'own'`: make tracewire's span as well (two
+   * SERVER spans per call). @default 'reuse'
+   */
+  officialServerSpan?: 'reuse' | 'own';
 }
 
 /** Options of `otelGrpcClientInterceptor`. */
@@ -118,6 +127,14 @@ export interface OtelGrpcClientOptions extends GrpcInstrumentationOptions {
   requestHook?: (span: Span, request: GrpcRequestInfo) => void;
   /** Called with the CLIENT span just before it ends. A throw is contained and reported. */
   responseHook?: (span: Span, response: GrpcResponseInfo) => void;
+  /**
+   * What to do when the call starts inside another instrumentation's CLIENT span (the patched
+   * client methods of `@opentelemetry/instrumentation-grpc` start one and call grpc-js inside it).
+   * `'reuse'`: make no CLIENT span of its own and send that span's context, so each call has one
+   * CLIENT span; the RPC client metrics are kept. `'own'`: make tracewire's span as a child of
+   * it. @default 'reuse'
+   */
+  officialClientSpan?: 'reuse' | 'own';
 }
 
 /** Health checks are polled constantly and say nothing about the service: ignored by default. */
@@ -172,7 +189,20 @@ export function validateGrpcOptions(options: unknown, owner: string, side: 'serv
       );
     }
   }
+  const officialKey = side === 'client' ? 'officialClientSpan' : 'officialServerSpan';
+  const official = o[officialKey];
+  if (official !== undefined && official !== 'reuse' && official !== 'own') {
+    throw new TypeError(
+      `${owner}: options.${officialKey} must be 'reuse' or 'own', got ${typeof official === 'string' ? JSON.stringify(official.slice(0, 32)) : describeType(official)}`,
+    );
+  }
+  if (side === 'server' && o.officialClientSpan !== undefined) {
+    throw new TypeError(`${owner}: options.officialClientSpan applies to the client interceptor only`);
+  }
   if (side === 'client') {
+    if (o.officialServerSpan !== undefined) {
+      throw new TypeError(`${owner}: options.officialServerSpan applies to the server interceptor only`);
+    }
     if (o.target !== undefined && typeof o.target !== 'string') {
       throw new TypeError(`${owner}: options.target must be a string, got ${describeType(o.target)}`);
     }

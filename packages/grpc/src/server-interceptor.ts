@@ -7,9 +7,10 @@ import type {
   ServerMethodDefinition,
 } from '@grpc/grpc-js';
 import { Metadata as GrpcMetadata, ServerInterceptingCall } from '@grpc/grpc-js';
-import type { Attributes, Context, Link, Span } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import {
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -22,13 +23,16 @@ import {
   extractContext,
   hasContextManager,
   isPublicRequest,
+  noteSharedServerSpan,
   parseHost,
+  spanKindOf,
 } from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode, isServerError, TRACE_ID_METADATA_KEY } from '@tracewire/errors';
 import { hostOf, peerOf } from './internal/connection.js';
 import { GrpcInstrumentation, type RpcInstruments } from './internal/instrumentation.js';
 import { cap, MAX_STATUS_MESSAGE_LENGTH } from './internal/limits.js';
 import { callKind, type MethodInfo } from './internal/method.js';
+import { officialServerPatched } from './internal/official.js';
 import { byteLength, type MessageDecoder, serverDecoder } from './internal/sizes.js';
 import { sentStatusCode, statusWithoutResponse } from './internal/status.js';
 import { grpcMetadataGetter } from './metadata-carrier.js';
@@ -85,11 +89,30 @@ export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): Serv
     try {
       const info = owner.methods.get(methodDescriptor.path);
       if (!owner.isIgnored(info)) {
-        if (owner.idle()) {
+        // The providers and the context manager, resolved once per call (an SDK registered later is
+        // used from the next call on) and handed to the call.
+        const tracer = owner.tracer();
+        const noop = owner.tracerIsNoop();
+        const instruments = owner.instruments();
+        const managed = hasContextManager();
+        if (owner.idle(noop, instruments, managed)) {
           responder = new IdleServerCall(owner).responder;
         } else {
           const kind = callKind(methodDescriptor.requestStream, methodDescriptor.responseStream);
-          responder = new ServerCall(owner, info, kind, call, methodDescriptor).responder;
+          // Beside @opentelemetry/instrumentation-grpc (`officialServerSpan: 'reuse'`, the default),
+          // its handler wrapper makes the call's SERVER span: this call makes none.
+          const shared = owner.reuseOfficial && officialServerPatched();
+          responder = new ServerCall(
+            owner,
+            info,
+            kind,
+            call,
+            methodDescriptor,
+            shared ? undefined : tracer,
+            noop,
+            instruments,
+            managed,
+          ).responder;
         }
       }
     } catch (error) {
@@ -105,6 +128,8 @@ export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): Serv
 
 class ServerInstrumentation extends GrpcInstrumentation {
   readonly options: OtelGrpcServerOptions;
+  /** `officialServerSpan` is not `'own'`. */
+  readonly reuseOfficial: boolean;
   /** No hook, predicate or capture list that needs a call's telemetry (see {@link idle}). */
   readonly #plain: boolean;
   #lastHost: string | undefined;
@@ -114,6 +139,7 @@ class ServerInstrumentation extends GrpcInstrumentation {
     super(options, 'server');
     this.options = { ...options };
     const o = this.options;
+    this.reuseOfficial = o.officialServerSpan !== 'own';
     this.#plain =
       o.requestHook === undefined &&
       o.responseHook === undefined &&
@@ -130,10 +156,8 @@ class ServerInstrumentation extends GrpcInstrumentation {
    * with a no-op span (see {@link IdleServerCall}). Checked per call: an SDK registered later is
    * used from the next call on.
    */
-  idle(): boolean {
-    if (!this.#plain) return false;
-    this.tracer();
-    return this.tracerIsNoop() && this.instruments().noop && !hasContextManager();
+  idle(noop: boolean, instruments: RpcInstruments, managed: boolean): boolean {
+    return this.#plain && noop && instruments.noop && !managed;
   }
 
   /** `server.address`/`server.port` from `:authority` (caller-chosen: validated, spans only). */
@@ -215,6 +239,12 @@ class ServerCall {
   private _sentBytes = 0;
   private _rcvdBytes = 0;
   private _decoder: MessageDecoder | undefined;
+  /** `undefined`: the official instrumentation makes the SERVER span (see `officialServerSpan`). */
+  private readonly _tracer: Tracer | undefined;
+  /** The instruments resolved for this call; `_instruments` is set once the call was counted in. */
+  private readonly _resolved: RpcInstruments;
+  private readonly _noop: boolean;
+  private readonly _managed: boolean;
 
   constructor(
     owner: ServerInstrumentation,
@@ -222,8 +252,16 @@ class ServerCall {
     kind: GrpcCallKind,
     call: ServerInterceptingCallInterface,
     descriptor: ServerMethodDefinition<any, any>,
+    tracer: Tracer | undefined,
+    noop: boolean,
+    instruments: RpcInstruments,
+    managed: boolean,
   ) {
     this._owner = owner;
+    this._tracer = tracer;
+    this._noop = noop;
+    this._resolved = instruments;
+    this._managed = managed;
     this._info = info;
     this._kind = kind;
     this._call = call;
@@ -315,13 +353,13 @@ class ServerCall {
         }
       }
 
-      const tracer = owner.tracer();
+      const tracer = this._tracer;
       // No SDK registered: the span records nothing, so neither its attributes nor a context of its
       // own (the parent already carries the caller's span context) are built. Literal keys, not the
       // ATTR_* constants: computed keys make V8 add each property through the runtime.
-      const noop = owner.tracerIsNoop();
+      const noop = this._noop;
       let attributes: Attributes | undefined;
-      if (!noop) {
+      if (!noop && tracer !== undefined) {
         attributes = { 'rpc.system.name': RPC_SYSTEM_GRPC, 'rpc.method': info.method };
         if (info.original !== undefined) attributes['rpc.method_original'] = info.original;
         // grpc-js 1.10 has neither getHost nor getConnectionInfo: feature-detected (internal/connection).
@@ -337,12 +375,21 @@ class ServerCall {
         }
       }
 
-      const span = tracer.startSpan(info.spanName, { kind: SpanKind.SERVER, attributes, links }, parent);
+      let span: Span;
+      if (tracer === undefined) {
+        // The official instrumentation's handler wrapper makes the SERVER span (from the same
+        // metadata) and runs the handler in it: no span and no context of this call's own. A
+        // non-recording stand-in carries the caller's span context for the hooks and the trailers.
+        span = trace.wrapSpanContext(trace.getSpanContext(parent) ?? INVALID_SPAN_CONTEXT);
+        noteSharedServerSpan();
+      } else {
+        span = tracer.startSpan(info.spanName, { kind: SpanKind.SERVER, attributes, links }, parent);
+        // Without a context manager, entering a context changes nothing: the events are passed on
+        // directly (_context stays undefined).
+        const ctx = noop ? parent : trace.setSpan(parent, span);
+        if (this._managed) this._context = ctx;
+      }
       this._span = span;
-      // Without a context manager, entering a context changes nothing: the events are passed on
-      // directly (_context stays undefined).
-      const ctx = noop ? parent : trace.setSpan(parent, span);
-      if (hasContextManager()) this._context = ctx;
 
       if (owner.captureRequest.length > 0 && span.isRecording()) {
         owner.captureMetadata(span, ATTR_RPC_REQUEST_METADATA_PREFIX, owner.captureRequest, metadata);
@@ -354,7 +401,7 @@ class ServerCall {
       }
 
       // The decrement uses this same instruments object and the same attribute object.
-      const instruments = owner.instruments();
+      const instruments = this._resolved;
       owner.startCall(instruments, info, info.attributes);
       this._instruments = instruments;
       return this._context;
@@ -414,10 +461,17 @@ class ServerCall {
       }
       const details = status.details;
       this._sentDetails = details;
+      // Beside the official instrumentation, the trace id is its SERVER span's: the handler's
+      // context (still active while the handler sends its status), else the caller's.
+      let carrier = span;
+      if (this._tracer === undefined) {
+        const active = trace.getActiveSpan();
+        if (active !== undefined && spanKindOf(active) === SpanKind.SERVER) carrier = active;
+      }
       const out = this._owner.withTraceId(
         status,
         isServerError(code) && this.#redacts() ? grpcCodeName(code) : details,
-        span,
+        carrier,
       );
       if (out.metadata) this.#captureResponse(out.metadata);
       return out;

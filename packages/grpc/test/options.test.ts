@@ -328,6 +328,8 @@ describe('validation', () => {
     [{ publicEndpoint: 'yes' }, /publicEndpoint/],
     [{ redactErrorDetails: 'yes' }, /redactErrorDetails must be a boolean or a function/],
     [{ redactErrorDetails: null }, /redactErrorDetails must be a boolean or a function/],
+    [{ officialServerSpan: 'mine' }, /officialServerSpan must be 'reuse' or 'own'/],
+    [{ officialClientSpan: 'own' }, /officialClientSpan applies to the client interceptor only/],
   ])('server options %j throw a TypeError at creation', (options, message) => {
     expect(() => otelGrpcServerInterceptor(options as never)).toThrow(TypeError);
     expect(() => otelGrpcServerInterceptor(options as never)).toThrow(message);
@@ -338,6 +340,8 @@ describe('validation', () => {
     [{ propagateBaggage: 'yes' }, /propagateBaggage/],
     [{ publicEndpoint: true }, /server interceptor only/],
     [{ redactErrorDetails: true }, /redactErrorDetails applies to the server interceptor only/],
+    [{ officialClientSpan: 'both' }, /officialClientSpan must be 'reuse' or 'own'/],
+    [{ officialServerSpan: 'own' }, /officialServerSpan applies to the server interceptor only/],
     ['nope', /options must be an object/],
   ])('client options %j throw a TypeError at creation', (options, message) => {
     expect(() => otelGrpcClientInterceptor(options as never)).toThrow(message);

@@ -133,3 +133,69 @@ describe('gRPC interop with the official OpenTelemetry instrumentation', () => {
     expect(officialServer?.traceState).toBe('vendor=tw');
   });
 });
+
+interface SideBySide {
+  fatal?: string;
+  ok: { error?: string; user?: { id: string } };
+  failed: { code?: number; details?: string; trailer?: string };
+  handlerSpans: string[];
+  spans: OfficialSpan[];
+  series: Record<string, number>;
+}
+
+async function sideBySide(mode: 'none' | 'reuse' | 'own'): Promise<SideBySide> {
+  const child = spawn(process.execPath, [`${fixtures}grpc-side-by-side.cjs`, mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  if (child.stdout === null) throw new Error('no stdout');
+  const line = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
+  const out = JSON.parse(line.value as string) as SideBySide;
+  expect(out.fatal).toBeUndefined();
+  return out;
+}
+
+describe('gRPC beside instrumentation-grpc in one process (tracewire interceptors on both sides)', () => {
+  for (const mode of ['none', 'reuse'] as const) {
+    it(`${mode === 'none' ? 'by default' : "officialServerSpan/officialClientSpan: 'reuse'"}: one CLIENT and one SERVER span per call, chained in the caller's trace; metrics and the trace-id trailer kept`, async () => {
+      const out = await sideBySide(mode);
+      expect(out.ok.error).toBeUndefined();
+      expect(out.ok.user?.id).toBe('7');
+      // The application's answers are those of the bare service.
+      expect(out.failed.code).toBe(13);
+      expect(out.failed.details).toBe('lookup failed');
+
+      const caller = out.spans.find((s) => s.name === 'caller operation');
+      const clients = out.spans.filter((s) => s.kind === SpanKind.CLIENT);
+      const servers = out.spans.filter((s) => s.kind === SpanKind.SERVER);
+      expect(clients).toHaveLength(2); // two calls, one CLIENT span each (the official one)
+      expect(servers).toHaveLength(2); // one SERVER span each (the official one)
+      for (const s of [...clients, ...servers]) expect(s.traceId).toBe('cafe0000cafe0000cafe0000cafe0000');
+      for (const c of clients) expect(c.parentSpanId).toBe(caller?.spanId);
+      for (const s of servers) expect(clients.map((c) => c.spanId)).toContain(s.parentSpanId);
+      // The handler ran in the SERVER span (not in a tracewire span, and not outside any span).
+      expect(out.handlerSpans.sort()).toEqual(servers.map((s) => s.spanId).sort());
+      // The failing call's trailers carry the trace id, as without the official instrumentation.
+      expect(out.failed.trailer).toBe('cafe0000cafe0000cafe0000cafe0000');
+      // instrumentation-grpc records no metrics: tracewire's RPC metrics are the only series.
+      expect(out.series['rpc.server.call.duration']).toBe(2); // OK and INTERNAL
+      expect(out.series['rpc.client.call.duration']).toBe(2);
+      console.log(
+        `counts: grpc both (${mode}): ${servers.length / 2} SERVER + ${clients.length / 2} CLIENT span(s) per call; rpc.server.call.duration series ${out.series['rpc.server.call.duration']}`,
+      );
+    });
+  }
+
+  it("officialServerSpan/officialClientSpan: 'own': tracewire's spans as well (two of each per call)", async () => {
+    const out = await sideBySide('own');
+    expect(out.ok.user?.id).toBe('7');
+    expect(out.failed.code).toBe(13);
+    const clients = out.spans.filter((s) => s.kind === SpanKind.CLIENT);
+    const servers = out.spans.filter((s) => s.kind === SpanKind.SERVER);
+    expect(clients).toHaveLength(4);
+    expect(servers).toHaveLength(4);
+    expect(new Set(out.spans.map((s) => s.traceId))).toEqual(new Set(['cafe0000cafe0000cafe0000cafe0000']));
+    expect(clients.filter((c) => c.name === 'interop.Users/GetUser')).toHaveLength(2);
+    expect(servers.filter((c) => c.name === 'interop.Users/GetUser')).toHaveLength(2);
+  });
+});
