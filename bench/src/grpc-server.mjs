@@ -1,10 +1,10 @@
 // gRPC benchmark server: `VARIANT` picks the server interceptors in front of the same handler.
 import { createRequire } from 'node:module';
-import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { census, setupSdk } from './sdk.mjs';
 
 const variant = process.env.VARIANT ?? 'bare';
-if (variant === 'tracewire' || variant === 'floor') setupSdk('on');
+if (variant === 'tracewire' || variant === 'floor' || variant === 'floor-naive') setupSdk('on');
 if (variant === 'tracewire-off') setupSdk('off');
 
 const require = createRequire(import.meta.url);
@@ -14,8 +14,26 @@ const { serveGrpc, grpc } = require('./grpc-service.cjs');
 const { otelGrpcServerInterceptor } = await import(process.env.TRACEWIRE_GRPC_MODULE ?? '@tracewire/grpc');
 const conventions = process.env.GRPC_CONVENTIONS;
 
-/** The "SDK floor" for gRPC: one SERVER span, a duration histogram and an in-flight counter. */
-function floorInterceptor() {
+// grpc-js metadata as a propagation carrier (what every gRPC instrumentation has to read).
+const metadataGetter = {
+  get(carrier, key) {
+    const values = carrier.get(key);
+    return values.length === 0 ? undefined : values.length === 1 ? String(values[0]) : values.map(String);
+  },
+  keys(carrier) {
+    return Object.keys(carrier.getMap());
+  },
+};
+
+/**
+ * The "SDK floor" for gRPC: the least a correct tracing interceptor does with the SDK. One SERVER
+ * span whose parent is extracted from the request metadata, the handler run with that span active
+ * (its events arrive at half-close for unary calls, so the context is entered there too), a
+ * duration histogram and an in-flight counter. `naive`: the floor of runs 1-7, which neither
+ * extracts nor enters the context at half-close, so the handler runs without the span (a child
+ * span or log of the handler loses its trace); kept as `floor-naive` for comparison.
+ */
+function floorInterceptor(naive) {
   const tracer = trace.getTracer('floor');
   const meter = metrics.getMeter('floor');
   const duration = meter.createHistogram('rpc.server.call.duration', { unit: 's' });
@@ -25,18 +43,27 @@ function floorInterceptor() {
     const method = methodDescriptor.path.slice(1);
     const activeAttrs = { 'rpc.system.name': 'grpc' };
     let span;
+    let ctx;
+    const listener = {
+      onReceiveMetadata(metadata, mdNext) {
+        active.add(1, activeAttrs);
+        const parent = naive ? context.active() : propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
+        span = tracer.startSpan(
+          method,
+          {
+            kind: SpanKind.SERVER,
+            attributes: { 'rpc.system.name': 'grpc', 'rpc.method': method, 'server.address': '127.0.0.1' },
+          },
+          parent,
+        );
+        ctx = trace.setSpan(parent, span);
+        context.with(ctx, mdNext, undefined, metadata);
+      },
+    };
+    if (!naive) listener.onReceiveHalfClose = (next) => context.with(ctx, next);
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
-        next({
-          onReceiveMetadata(metadata, mdNext) {
-            active.add(1, activeAttrs);
-            span = tracer.startSpan(method, {
-              kind: SpanKind.SERVER,
-              attributes: { 'rpc.system.name': 'grpc', 'rpc.method': method, 'server.address': '127.0.0.1' },
-            });
-            context.with(trace.setSpan(context.active(), span), () => mdNext(metadata));
-          },
-        });
+        next(listener);
       },
       sendStatus(status, next) {
         span?.setAttribute('rpc.grpc.status_code', status.code);
@@ -57,5 +84,6 @@ const interceptors = [];
 if (variant.startsWith('tracewire')) {
   interceptors.push(otelGrpcServerInterceptor(conventions ? { metricConventions: conventions } : undefined));
 }
-if (variant === 'floor') interceptors.push(floorInterceptor());
+if (variant === 'floor' || variant === 'floor-naive')
+  interceptors.push(floorInterceptor(variant === 'floor-naive'));
 serveGrpc(interceptors, census);

@@ -48,7 +48,22 @@ if (scripts[suite] === undefined)
   throw new Error(`unknown suite ${suite} (express, koa, nest, fastify, grpc)`);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tracewire-instr-'));
-const nodeFlags = ['--single-threaded-gc', ...(FUNCTIONS ? ['--perf-basic-prof'] : [])];
+// A young generation large enough for the whole window (INSTR_SEMI_SPACE MB, default 256) and a
+// full collection just before it: no collection lands in the window, so its count repeats. Garbage
+// collection is real cost the count then leaves out; allocation itself is still counted.
+const SEMI = Number(process.env.INSTR_SEMI_SPACE ?? 256);
+// V8 still compiles on background threads: on a busy machine more of the window runs unoptimized
+// code and the count rises by several percent (seen with the other core loaded). Compare variants
+// run at the same load, interleaved.
+const nodeFlags = [
+  '--single-threaded-gc',
+  '--expose-gc',
+  `--max-semi-space-size=${SEMI}`,
+  `--min-semi-space-size=${SEMI}`,
+  '--require',
+  new URL('./instr-preload.cjs', import.meta.url).pathname,
+  ...(FUNCTIONS ? ['--perf-basic-prof'] : []),
+];
 const child = spawn(
   'valgrind',
   [
@@ -78,6 +93,15 @@ const control = (...args) =>
   execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
 
 await fire(WARMUP);
+await new Promise((resolve) => {
+  const onMessage = (m) => {
+    if (m.type !== 'gced') return;
+    child.off('message', onMessage);
+    resolve();
+  };
+  child.on('message', onMessage);
+  child.send({ type: 'gc' });
+});
 control('-i', 'on');
 const res = await fire(AMOUNT);
 control('-i', 'off');

@@ -64,7 +64,16 @@ const suites = [
     kind: 'grpc',
     server: (variant) =>
       new URL(variant.startsWith('official') ? './grpc-official.cjs' : './grpc-server.mjs', import.meta.url),
-    variants: ['bare', 'tracewire', 'tracewire-nosdk', 'tracewire-off', 'floor', 'official', 'official-off'],
+    variants: [
+      'bare',
+      'tracewire',
+      'tracewire-nosdk',
+      'tracewire-off',
+      'floor',
+      'floor-naive',
+      'official',
+      'official-off',
+    ],
   },
   {
     name: 'pg',
