@@ -198,4 +198,17 @@ describe('doctor', () => {
       'fix: make the whole tree resolve one',
     );
   });
+
+  it("`tracewire init` through this package's bin runs @tracewire/cli (both declare `tracewire`)", async () => {
+    const root = await tree({}, {});
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const run = promisify(execFile);
+    // An app with no entry file: the dry run lists the dependencies it would add and one manual step.
+    const out = await run(process.execPath, [cli, 'init', root, '--dry-run'], {
+      env: { PATH: process.env.PATH ?? '' },
+      cwd: root,
+    }).catch((e: { code: number; stdout: string }) => e);
+    expect('code' in out && out.code).toBe(1);
+    expect((out as { stdout: string }).stdout).toContain('tracewire init: 1 changed, 1 manual, 0 failed');
+  });
 });
