@@ -91,8 +91,8 @@ try {
     if (!existsSync(pkgFile)) continue;
     const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
     if (pkg.private) continue;
-    if (!existsSync(join(root, 'packages', dir, 'src', 'index.ts'))) {
-      console.log(`note ${pkg.name}: no src/index.ts yet, not packed`);
+    if (!existsSync(join(root, 'packages', dir, 'src'))) {
+      console.log(`note ${pkg.name}: no src/ yet, not packed`);
       continue;
     }
     packable.push(pkg.name);
