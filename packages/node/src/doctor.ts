@@ -145,7 +145,8 @@ const OFFICIAL_OVERLAPS: Readonly<Record<string, OfficialOverlap>> = {
     what: 'gRPC server and client spans (patches @grpc/grpc-js)',
     tracewire: ['@tracewire/grpc', '@tracewire/nest'],
     autoName: 'grpc',
-    beside: 'with the tracewire interceptors as well, each call gets two SERVER or two CLIENT spans',
+    beside:
+      "tracewire's interceptors make no span of their own while it is loaded (officialServerSpan / officialClientSpan: 'reuse', the default) and add the RPC metrics it does not record",
   },
   '@opentelemetry/instrumentation-pg': {
     what: 'pg query spans and pool metrics',

@@ -125,6 +125,42 @@ async function startPglite() {
   };
 }
 
+const GRPC_PHASES = [
+  { label: 'before: only instrumentation-grpc', mode: 'official-only' },
+  { label: 'side by side: instrumentation-grpc + tracewire interceptors', mode: 'none' },
+  { label: 'after: only tracewire interceptors (SDK without instrumentation-grpc)', mode: 'tracewire-only' },
+];
+
+/**
+ * gRPC: the interop fixture (one process, server and client) per phase: a caller span makes one OK
+ * and one failing (INTERNAL) unary call; its spans and metrics, and the failing call's trailer.
+ */
+function grpcSections() {
+  const fixture = new URL('../test/fixtures/grpc-side-by-side.cjs', import.meta.url).pathname;
+  const summary = [
+    '| phase | SERVER / CLIENT spans per call | `trace-id` trailer on an error | RPC metric series (2 calls: OK, INTERNAL) |',
+    '| --- | --- | --- | --- |',
+  ];
+  const sections = [];
+  for (const phase of GRPC_PHASES) {
+    const run = spawnSync(process.execPath, [fixture, phase.mode], { encoding: 'utf8', timeout: 60_000 });
+    const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}');
+    if (out.fatal !== undefined || !Array.isArray(out.spans))
+      throw new Error(`grpc ${phase.mode}: ${out.fatal ?? run.stderr}`);
+    // The fixture reports API span kinds (INTERNAL 0, SERVER 1, CLIENT 2); the tables use OTLP's.
+    const spans = out.spans.map((sp) => ({ ...sp, kind: sp.kind + 1 }));
+    const count = (k) => spans.filter((sp) => sp.kind === k).length / 2;
+    const rpc = out.points.filter((pt) => /^(rpc|grpc)\./.test(pt.name));
+    summary.push(
+      `| ${phase.label} | ${count(SPAN_KIND.SERVER)} / ${count(SPAN_KIND.CLIENT)} | ${out.failed.trailer === undefined ? 'no' : 'yes'} | ${series(rpc, 'rpc.server.call.duration').length + series(rpc, 'rpc.client.call.duration').length} |`,
+    );
+    sections.push(
+      `#### gRPC: ${phase.label}\n\nSpans of the two calls (\`interop.Users/GetUser\`, OK then INTERNAL) under the caller's span:\n\n${spanTable(spans)}\n\nMetrics:\n\n${rpc.length === 0 ? 'none' : metricTable(out.points)}\n`,
+    );
+  }
+  return `### gRPC\n\n${summary.join('\n')}\n\n${sections.join('\n')}`;
+}
+
 async function main() {
   const pglite = await startPglite();
   const sections = [];
@@ -153,7 +189,8 @@ async function main() {
     }
   }
   await pglite.close();
-  const body = `${START}\n\n${summary.join('\n')}\n\n${sections.join('\n')}\n${END}`;
+  const grpc = grpcSections();
+  const body = `${START}\n\n${summary.join('\n')}\n\n${sections.join('\n')}\n${grpc}\n${END}`;
   if (process.argv.includes('--print')) {
     process.stdout.write(`${body}\n`);
     return;
