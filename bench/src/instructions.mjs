@@ -51,15 +51,17 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'tracewire-instr-'));
 // A young generation large enough for the whole window (INSTR_SEMI_SPACE MB, default 256) and a
 // full collection just before it: no collection lands in the window, so its count repeats. Garbage
 // collection is real cost the count then leaves out; allocation itself is still counted.
+// INSTR_SEMI_SPACE=0: V8's default young generation and no collection before the window, so the
+// count includes garbage collection (and varies by a few percent: take several runs).
 const SEMI = Number(process.env.INSTR_SEMI_SPACE ?? 256);
+const semiFlags = SEMI > 0 ? [`--max-semi-space-size=${SEMI}`, `--min-semi-space-size=${SEMI}`] : [];
 // V8 still compiles on background threads: on a busy machine more of the window runs unoptimized
 // code and the count rises by several percent (seen with the other core loaded). Compare variants
 // run at the same load, interleaved.
 const nodeFlags = [
   '--single-threaded-gc',
   '--expose-gc',
-  `--max-semi-space-size=${SEMI}`,
-  `--min-semi-space-size=${SEMI}`,
+  ...semiFlags,
   '--require',
   new URL('./instr-preload.cjs', import.meta.url).pathname,
   ...(FUNCTIONS ? ['--perf-basic-prof'] : []),
@@ -94,6 +96,10 @@ const control = (...args) =>
 
 await fire(WARMUP);
 await new Promise((resolve) => {
+  if (SEMI === 0) {
+    resolve();
+    return;
+  }
   const onMessage = (m) => {
     if (m.type !== 'gced') return;
     child.off('message', onMessage);
