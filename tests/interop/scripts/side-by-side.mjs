@@ -54,7 +54,7 @@ function attrs(list) {
 
 /**
  * @param {{ sdk: 'nodesdk' | 'auto', instrument: 'both' | 'official' | 'tracewire',
- *   framework?: 'express' | 'koa', paths?: string[], env?: Record<string, string> }} scenario
+ *   framework?: 'express' | 'koa' | 'fastify', paths?: string[], env?: Record<string, string> }} scenario
  */
 export async function runScenario(scenario) {
   const framework = scenario.framework ?? 'express';

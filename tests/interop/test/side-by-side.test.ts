@@ -49,7 +49,7 @@ const PATHS = [ORDER, '/api/boom', '/nope'];
 type Scenario = {
   sdk: 'nodesdk' | 'auto';
   instrument: 'both' | 'official' | 'tracewire';
-  framework: 'express' | 'koa';
+  framework: 'express' | 'koa' | 'fastify';
   env?: Record<string, string>;
 };
 const SCENARIOS: Scenario[] = [
@@ -61,6 +61,11 @@ const SCENARIOS: Scenario[] = [
   { sdk: 'nodesdk', instrument: 'both', framework: 'koa' },
   { sdk: 'nodesdk', instrument: 'official', framework: 'koa' },
   { sdk: 'nodesdk', instrument: 'tracewire', framework: 'koa' },
+  // Fastify beside instrumentation-http (its own instrumentation, @fastify/otel, is on the 2.x SDK
+  // line); alone, instrumentation-http does not know Fastify's routes, so there is no
+  // official-only row to compare span names with.
+  { sdk: 'nodesdk', instrument: 'both', framework: 'fastify' },
+  { sdk: 'nodesdk', instrument: 'tracewire', framework: 'fastify' },
 ];
 
 function name(s: Scenario): string {
