@@ -231,6 +231,52 @@ export class HttpServerInstrumentation<
   }
 }
 
+/** The error bookkeeping both request kinds keep (their `private` fields, seen from the helpers). */
+interface RequestErrors {
+  readonly span: Span;
+  readonly ended: boolean;
+  readonly _owner: { readonly diag: RateLimitedDiag };
+  _errorType: string | undefined;
+  _recorded: unknown[] | undefined;
+}
+
+/** Records an exception on the request's span, once per error object. */
+function recordOnce(handle: RequestErrors, error: unknown, errorType: string | undefined): void {
+  if (handle.ended) return;
+  if (handle._recorded?.includes(error)) return;
+  if (handle._recorded === undefined) handle._recorded = [];
+  handle._recorded.push(error);
+  if (errorType !== undefined) handle._errorType = errorType;
+  try {
+    handle.span.recordException(toRecordableException(error));
+  } catch (e) {
+    handle._owner.diag.warn('recordException', 'could not record an exception', e);
+  }
+}
+
+/**
+ * A response the server destroyed with an error (`res.destroy(err)`, which `stream.pipeline(body,
+ * res)` does when the body stream fails after the headers went out) is a server failure, not a
+ * client abort: Node keeps that error in `res.errored`. Client aborts leave it null.
+ */
+function takeResponseError(handle: RequestErrors, response: ServerResponse): void {
+  const errored: unknown = (response as { errored?: unknown }).errored;
+  if (errored === null || errored === undefined) return;
+  handle._errorType = ERROR_TYPE_OTHER;
+  if (handle._recorded?.includes(errored)) return;
+  handle.span.recordException(toRecordableException(errored));
+}
+
+/** The adapter's route for a request that set none (a throwing resolver counts as none). */
+function resolveRoute<TReq extends IncomingMessage, TRes extends ServerResponse>(
+  owner: HttpServerInstrumentation<TReq, TRes>,
+  request: TReq,
+): string | undefined {
+  if (owner.adapter.resolveRoute === undefined) return undefined;
+  const r = owner.call('resolveRoute', owner.adapter.resolveRoute, request);
+  return typeof r === 'string' && r.length > 0 ? cap(r, 512) : undefined;
+}
+
 class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerResponse>
   implements ServerRequest
 {
@@ -414,16 +460,7 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   }
 
   recordException(error: unknown, errorType?: string): void {
-    if (this.ended) return;
-    if (this._recorded?.includes(error)) return;
-    if (this._recorded === undefined) this._recorded = [];
-    this._recorded.push(error);
-    if (errorType !== undefined) this._errorType = errorType;
-    try {
-      this.span.recordException(toRecordableException(error));
-    } catch (e) {
-      this._owner.diag.warn('recordException', 'could not record an exception', e);
-    }
+    recordOnce(this as unknown as RequestErrors, error, errorType);
   }
 
   private _end(): void {
@@ -438,9 +475,8 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       const status = response.headersSent ? wireStatus(response) : undefined;
 
       let route = this._route;
-      if (route === undefined && owner.adapter.resolveRoute !== undefined) {
-        const r = owner.call('resolveRoute', owner.adapter.resolveRoute, this._request);
-        if (typeof r === 'string' && r.length > 0) route = cap(r, 512);
+      if (route === undefined) {
+        route = resolveRoute(owner, this._request);
         this._route = route;
       }
 
@@ -499,17 +535,9 @@ class ActiveServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
     }
   }
 
-  /**
-   * A response the server destroyed with an error (`res.destroy(err)`, which `stream.pipeline(body,
-   * res)` does when the body stream fails after the headers went out) is a server failure, not a
-   * client abort: Node keeps that error in `res.errored`. Client aborts leave it null.
-   */
+  /** See {@link takeResponseError}. */
   private _takeResponseError(response: TRes): void {
-    const errored: unknown = (response as { errored?: unknown }).errored;
-    if (errored === null || errored === undefined) return;
-    this._errorType = ERROR_TYPE_OTHER;
-    if (this._recorded?.includes(errored)) return;
-    this.span.recordException(toRecordableException(errored));
+    takeResponseError(this as unknown as RequestErrors, response);
   }
 
   /** The access line of `options.accessLog` (contained: a throwing logger changes nothing). */
@@ -635,16 +663,7 @@ class SharedServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   }
 
   recordException(error: unknown, errorType?: string): void {
-    if (this.ended) return;
-    if (this._recorded?.includes(error)) return;
-    if (this._recorded === undefined) this._recorded = [];
-    this._recorded.push(error);
-    if (errorType !== undefined) this._errorType = errorType;
-    try {
-      this.span.recordException(toRecordableException(error));
-    } catch (e) {
-      this._owner.diag.warn('recordException', 'could not record an exception', e);
-    }
+    recordOnce(this as unknown as RequestErrors, error, errorType);
   }
 
   private _end(): void {
@@ -655,9 +674,8 @@ class SharedServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
       const response = this._response;
       const span = this.span;
       let route = this._route;
-      if (route === undefined && owner.adapter.resolveRoute !== undefined) {
-        const r = owner.call('resolveRoute', owner.adapter.resolveRoute, this._request);
-        if (typeof r === 'string' && r.length > 0) route = cap(r, 512);
+      if (route === undefined) {
+        route = resolveRoute(owner, this._request);
         this._route = route;
       }
       // tracewire's route is the full template (mount prefixes included) and absent for unmatched
@@ -705,11 +723,7 @@ class SharedServerRequest<TReq extends IncomingMessage, TRes extends ServerRespo
   }
 
   private _takeResponseError(response: TRes): void {
-    const errored: unknown = (response as { errored?: unknown }).errored;
-    if (errored === null || errored === undefined) return;
-    this._errorType = ERROR_TYPE_OTHER;
-    if (this._recorded?.includes(errored)) return;
-    this.span.recordException(toRecordableException(errored));
+    takeResponseError(this as unknown as RequestErrors, response);
   }
 }
 
