@@ -7,6 +7,7 @@ import {
   type Context,
   context,
   type Histogram,
+  type HrTime,
   INVALID_SPAN_CONTEXT,
   type Meter,
   type MeterProvider,
@@ -49,6 +50,14 @@ import {
   releaseConnection,
 } from './internal/destinations.js';
 import { rateLimitedDiag } from './internal/diag.js';
+import {
+  entryKey,
+  MAX_UNDICI_ENTRIES,
+  UNDICI_BRIDGE,
+  type UndiciBridge,
+  UndiciEntries,
+  type UndiciEntry,
+} from './internal/undici-entries.js';
 import { VERSION } from './version.js';
 
 export const METRIC_HTTP_CLIENT_REQUEST_DURATION = 'http.client.request.duration';
@@ -125,7 +134,10 @@ interface Exchange {
    * propagated it: tracewire makes no span and records no duration, only its connection metrics.
    */
   shared: boolean;
+  /** `performance.now()` when the request began: when it entered the dispatcher, with `otelUndiciInterceptor()`. */
   start: number;
+  /** With an earlier start than the span's creation: the span's start, epoch milliseconds. */
+  epochStart: number | undefined;
   method: string;
   dest: DestinationStats;
   status: number | undefined;
@@ -259,7 +271,10 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
           for (const d of table) {
             result.observe(open, d.active, d.activeAttrs);
             result.observe(open, d.idle, d.idleAttrs);
-            result.observe(pending, d.pending + (queued.get(d) ?? 0), d.attrs);
+            // A request the interceptor tracks since it entered a Pool's queue is in that Pool's
+            // `stats.queued` too: counted once, as the interceptor's.
+            const q = Math.max(0, (queued.get(d) ?? 0) - d.deferred);
+            result.observe(pending, d.pending + d.entered + q, d.attrs);
           }
         } catch (error) {
           rateLimitedDiag('warn', 'http-client-observe', 'observing outgoing HTTP connections failed', error);
@@ -292,8 +307,9 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     pathAndQuery: string,
     inject: (name: string, value: string) => void,
     has: (name: string) => boolean,
+    entry?: UndiciEntry,
   ): Exchange | undefined => {
-    const active = context.active();
+    const active = entry?.ctx ?? context.active();
     if (isTracingSuppressed(active)) return undefined;
     const m = normalizeMethod(method);
     // Never two CLIENT spans for one request, never one no downstream refers to: when another
@@ -303,6 +319,11 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     const activeSpan = trace.getSpan(active);
     const shared = spanKindOf(activeSpan) === SpanKind.CLIENT || has(TRACEPARENT_HEADER);
     noteClientSpan(shared, activeSpan, `${dest.hostname}:${dest.port}`, SCOPE);
+    const now = performance.now();
+    const start = entry?.start ?? now;
+    // The span starts when the request entered the dispatcher: an HrTime, so no SDK mistakes it
+    // for a `performance.now()` value, derived from the clock the SDK itself starts spans with.
+    const epochStart = entry === undefined ? undefined : Date.now() - (now - start);
     let span: Span;
     if (shared) {
       span = trace.wrapSpanContext(activeSpan?.spanContext() ?? INVALID_SPAN_CONTEXT);
@@ -318,7 +339,11 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
       const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, VERSION);
       span = tracer.startSpan(
         m === '_OTHER' ? 'HTTP' : m,
-        { kind: SpanKind.CLIENT, attributes: spanAttrs },
+        {
+          kind: SpanKind.CLIENT,
+          attributes: spanAttrs,
+          startTime: epochStart === undefined ? undefined : hrTime(epochStart),
+        },
         active,
       );
     }
@@ -328,7 +353,8 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     const ex: Exchange = {
       span,
       shared,
-      start: performance.now(),
+      start,
+      epochStart,
       method: m,
       dest: d,
       status: undefined,
@@ -385,8 +411,10 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     if (ex.shared) return;
     ex.span.setAttributes(outcome);
     if (errorType !== undefined) ex.span.setStatus({ code: SpanStatusCode.ERROR });
-    ex.span.end();
-    record('duration', (performance.now() - ex.start) / 1000, {
+    const elapsed = performance.now() - ex.start;
+    if (ex.epochStart === undefined) ex.span.end();
+    else ex.span.end(hrTime(ex.epochStart + elapsed));
+    record('duration', elapsed / 1000, {
       [ATTR_HTTP_REQUEST_METHOD]: ex.method,
       ...ex.dest.attrs,
       ...outcome,
@@ -477,6 +505,7 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
   const onUndiciCreate = guard<{ request: UndiciRequest }>('undici.create', ({ request }) => {
     const dest = undiciDestination(request.origin);
     if (dest === undefined) return;
+    const entry = entries.size === 0 ? undefined : entries.take(request.origin, request.method, request.path);
     begin(
       request,
       request.method ?? 'GET',
@@ -484,6 +513,7 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
       request.path ?? '/',
       (k, v) => request.addHeader?.(k, v),
       (k) => undiciHasHeader(request.headers, k),
+      entry,
     );
   });
   const onUndiciSendHeaders = guard<{ request: UndiciRequest; socket?: Socket }>(
@@ -550,6 +580,76 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     track(socket, destOf({ protocol, hostname, port }));
   });
 
+  // otelUndiciInterceptor(): requests seen entering a dispatcher, before undici creates them.
+  const entries = new UndiciEntries();
+  let lastOrigin: unknown;
+  let lastNormalized: string | undefined;
+  const normalizeOrigin = (origin: unknown): string | undefined => {
+    if (origin === lastOrigin) return lastNormalized;
+    let normalized: string | undefined;
+    if (typeof origin === 'string' || origin instanceof URL) {
+      try {
+        normalized = new URL(origin).origin;
+      } catch {
+        normalized = undefined;
+      }
+    }
+    lastOrigin = origin;
+    lastNormalized = normalized;
+    return normalized;
+  };
+  const bridge: UndiciBridge = {
+    enter(opts) {
+      try {
+        if (typeof opts !== 'object' || opts === null) return undefined;
+        const ctx = context.active();
+        if (isTracingSuppressed(ctx)) return undefined;
+        if (entries.size >= MAX_UNDICI_ENTRIES) {
+          rateLimitedDiag(
+            'warn',
+            'undici-entries-full',
+            `more than ${MAX_UNDICI_ENTRIES} requests wait in undici dispatchers: the next ones are timed from their creation`,
+          );
+          return undefined;
+        }
+        const o = opts as { origin?: unknown; method?: unknown; path?: unknown };
+        const origin = normalizeOrigin(o.origin);
+        const target = origin === undefined ? undefined : undiciDestination(origin);
+        const entry: UndiciEntry = {
+          start: performance.now(),
+          ctx,
+          origin,
+          key: entryKey(o.method, o.path),
+          dest: target === undefined ? undefined : destOf(target),
+          state: 0,
+          deferred: false,
+        };
+        if (instruments === undefined) getInstruments();
+        entries.add(entry);
+        return entry;
+      } catch (error) {
+        rateLimitedDiag('warn', 'http-client-undici-enter', 'outgoing HTTP hook undici.enter failed', error);
+        return undefined;
+      }
+    },
+    dispatched(entry, threw) {
+      try {
+        if (threw) entries.drop(entry);
+        else entries.defer(entry);
+      } catch (error) {
+        rateLimitedDiag('warn', 'http-client-undici-dispatched', 'outgoing HTTP hook failed', error);
+      }
+    },
+    settle(entry) {
+      try {
+        entries.drop(entry);
+      } catch (error) {
+        rateLimitedDiag('warn', 'http-client-undici-settle', 'outgoing HTTP hook failed', error);
+      }
+    },
+  };
+  holder[UNDICI_BRIDGE] = bridge;
+
   const subscriptions: [string, (message: unknown) => void][] = [
     ['http.client.request.created', onHttpCreated],
     ['http.client.response.finish', onHttpResponse],
@@ -571,6 +671,7 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
         // the provider may be shut down already
       }
     }
+    if (holder[UNDICI_BRIDGE] === bridge) delete holder[UNDICI_BRIDGE];
     delete holder[INSTALLED];
   };
 }
@@ -703,4 +804,11 @@ function originOf(entry: string): string {
   } catch {
     throw new TypeError(`trustedDestinations: ${JSON.stringify(entry)} is not a valid origin`);
   }
+}
+
+/** Epoch milliseconds (with a fraction) as an OpenTelemetry `HrTime`. */
+function hrTime(epochMillis: number): HrTime {
+  const seconds = Math.floor(epochMillis / 1000);
+  const nanos = Math.min(999_999_999, Math.round((epochMillis - seconds * 1000) * 1e6));
+  return [seconds, nanos];
 }

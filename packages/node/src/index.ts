@@ -31,4 +31,6 @@ export type { RuntimeMetricsOptions } from './runtime-metrics.js';
 export { RUNTIME_METRICS, startRuntimeMetrics } from './runtime-metrics.js';
 export type { StartOptions, StartStatus, TracewireSdk } from './start.js';
 export { enableDiagnostics, start, startSync } from './start.js';
+export type { UndiciDispatch, UndiciInterceptor } from './undici-interceptor.js';
+export { otelUndiciInterceptor } from './undici-interceptor.js';
 export { VERSION } from './version.js';

@@ -20,6 +20,13 @@ export interface DestinationStats {
   idle: number;
   /** Requests that have no connection yet. */
   pending: number;
+  /**
+   * Requests `otelUndiciInterceptor()` saw enter a dispatcher whose undici `Request` does not exist
+   * yet (waiting in a Pool's own queue): they count as waiting from that moment.
+   */
+  entered: number;
+  /** Of `entered`, those still waiting after their `dispatch()` returned (queued inside a dispatcher). */
+  deferred: number;
 }
 
 function stats(attrs: Attributes): DestinationStats {
@@ -30,6 +37,8 @@ function stats(attrs: Attributes): DestinationStats {
     active: 0,
     idle: 0,
     pending: 0,
+    entered: 0,
+    deferred: 0,
   };
 }
 
