@@ -10,7 +10,7 @@ import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const layer = { errors: 0, core: 1, logger: 1, sql: 1, nest: 3, tracewire: 4 }; // default: 2 (adapters)
+const layer = { errors: 0, core: 1, logger: 1, sql: 2, pg: 3, mysql2: 3, nest: 3, tracewire: 4 }; // default: 2 (adapters)
 // @tracewire/node is the application bootstrap: wiring the SDK is its job, so it alone may depend on it.
 const sdkAllowed = new Set(['node']);
 const sdk = /^@opentelemetry\/(sdk-|context-|exporter-|resources|core$|instrumentation)/;

@@ -1,4 +1,5 @@
-import { GrpcCode, isTracedError, TracedError } from '@tracewire/errors';
+import { GrpcCode, type TracedError } from '@tracewire/errors';
+import { databaseErrorToTracedError, NETWORK_ERROR_CODES } from '@tracewire/sql/driver';
 import { clientCodeOf, read, serverErrorOf } from './internal/errors-info.js';
 
 /**
@@ -51,25 +52,9 @@ export const MYSQL_SQLSTATE_CLASS_TO_GRPC: Readonly<Record<string, GrpcCode>> = 
   '40': GrpcCode.ABORTED,
 });
 
-/** A client-safe message per code; mysql2's own message (which may quote values) stays in `cause`. */
-const MESSAGES: Readonly<Partial<Record<GrpcCode, string>>> = Object.freeze({
-  [GrpcCode.ALREADY_EXISTS]: 'The row already exists',
-  [GrpcCode.ABORTED]: 'The database transaction was aborted; it can be retried',
-  [GrpcCode.DEADLINE_EXCEEDED]: 'The database query was canceled or timed out',
-  [GrpcCode.UNAVAILABLE]: 'The database is unavailable',
-  [GrpcCode.INTERNAL]: 'The database query failed',
-});
-
 // Client-side failures that mean the database could not be reached or the connection was lost.
 const UNAVAILABLE_CLIENT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
+  ...NETWORK_ERROR_CODES,
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
   'PROTOCOL_ENQUEUE_AFTER_QUIT',
@@ -126,19 +111,5 @@ export function mysqlErrorCode(error: unknown): GrpcCode {
  * catch (err) { throw mysqlErrorToTracedError(err); } // ALREADY_EXISTS / 409 on ER_DUP_ENTRY
  */
 export function mysqlErrorToTracedError(error: unknown): TracedError {
-  if (isTracedError(error)) return error;
-  let code: GrpcCode;
-  try {
-    code = mysqlErrorCode(error);
-  } catch {
-    code = GrpcCode.INTERNAL;
-  }
-  const keepsCategory =
-    code === GrpcCode.ALREADY_EXISTS || code === GrpcCode.ABORTED || code === GrpcCode.DEADLINE_EXCEEDED;
-  return new TracedError(MESSAGES[code] ?? 'The database query failed', {
-    code,
-    cause: error,
-    expose: false,
-    ...(keepsCategory ? {} : { category: 'dependency' as const }),
-  });
+  return databaseErrorToTracedError(error, mysqlErrorCode);
 }

@@ -1,5 +1,5 @@
-import type { MeterProvider, Span, TracerProvider } from '@opentelemetry/api';
-import { describeType } from '@tracewire/core';
+import type { SqlInstrumentationOptions, SqlQueryTextMode } from '@tracewire/sql/driver';
+import { validateSqlOptions } from '@tracewire/sql/driver';
 
 /** What a query hook gets: the query as the caller passed it (never copied into attributes). */
 export interface Mysql2QueryInfo {
@@ -17,14 +17,13 @@ export interface Mysql2QueryInfo {
  * - `'sanitize'`: always sanitized (placeholders `?` are kept, literals become `?`);
  * - `'off'`: never recorded.
  */
-export type Mysql2QueryTextMode = 'auto' | 'sanitize' | 'off';
+export type Mysql2QueryTextMode = SqlQueryTextMode;
 
-/** Options of {@link traceMysql2}. Every field is optional. */
-export interface Mysql2InstrumentationOptions {
-  /** Tracer provider; resolved lazily from the global one when absent. @default trace.getTracerProvider() */
-  tracerProvider?: TracerProvider;
-  /** Meter provider; resolved lazily from the global one when absent. @default metrics.getMeterProvider() */
-  meterProvider?: MeterProvider;
+/**
+ * Options of {@link traceMysql2}. Every field is optional; the fields and their defaults are those
+ * of every tracewire SQL driver wrapper (`SqlInstrumentationOptions` of `@tracewire/sql/driver`).
+ */
+export interface Mysql2InstrumentationOptions extends SqlInstrumentationOptions<Mysql2QueryInfo> {
   /**
    * `db.client.connection.pool.name` of a pool's metrics. Unique within the application. For a
    * pool cluster each node's pool is named `<poolName>/<node id>`.
@@ -33,16 +32,13 @@ export interface Mysql2InstrumentationOptions {
   poolName?: string;
   /** How `db.query.text` is recorded. @default 'auto' */
   queryText?: Mysql2QueryTextMode;
-  /** Cap of `db.query.text`, in characters (1..65536). @default 2048 */
-  maxQueryTextLength?: number;
   /**
-   * Record positional values as `db.query.parameter.<index>` (each capped at 256 characters, at
-   * most 32). They usually hold personal data: enable only where that is acceptable.
+   * Record positional values as `db.query.parameter.<index>` (named placeholders as
+   * `db.query.parameter.<name>`; each capped at 256 characters, at most 32). They usually hold
+   * personal data: enable only where that is acceptable.
    * @default false
    */
   captureParameters?: boolean;
-  /** Only trace queries that have an active parent span (metrics are always recorded). @default false */
-  requireParentSpan?: boolean;
   /**
    * Prepend a sqlcommenter-style comment with the W3C `traceparent` to `query()` text, so server
    * logs (general log, slow log, `performance_schema`) can be joined to traces. `execute()` is
@@ -52,31 +48,11 @@ export interface Mysql2InstrumentationOptions {
    */
   sqlCommenter?: boolean;
   /**
-   * Called after the span of a query is started (and before the query is sent). A throw is
-   * contained and reported through `diag`.
-   */
-  requestHook?: (span: Span, query: Mysql2QueryInfo) => void;
-  /**
    * Called before the span of a query ends, with mysql2's result (rows or a ResultSetHeader; or
    * undefined on error or for a streamed query). A throw is contained and reported through `diag`.
    */
-  responseHook?: (span: Span, result: unknown) => void;
+  responseHook?: SqlInstrumentationOptions<Mysql2QueryInfo>['responseHook'];
 }
-
-const KNOWN_KEYS: ReadonlySet<string> = new Set([
-  'tracerProvider',
-  'meterProvider',
-  'poolName',
-  'queryText',
-  'maxQueryTextLength',
-  'captureParameters',
-  'requireParentSpan',
-  'sqlCommenter',
-  'requestHook',
-  'responseHook',
-]);
-
-const OWNER = '@tracewire/mysql2';
 
 /**
  * Validates options at construction (fail fast at init, never at run time). Throws `TypeError`
@@ -87,38 +63,5 @@ const OWNER = '@tracewire/mysql2';
  * validateMysql2Options({ queryTxt: 'off' }); // TypeError: unknown option "queryTxt"
  */
 export function validateMysql2Options(options: unknown): void {
-  if (options === undefined) return;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${OWNER}: options must be an object, got ${describeType(options)}`);
-  }
-  const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!KNOWN_KEYS.has(key)) throw new TypeError(`${OWNER}: unknown option "${key}"`);
-  }
-  const expect = (key: string, ok: (v: unknown) => boolean, what: string): void => {
-    const v = o[key];
-    if (v !== undefined && !ok(v)) {
-      throw new TypeError(`${OWNER}: options.${key} must be ${what}, got ${describeType(v)}`);
-    }
-  };
-  const hasMethod = (m: string) => (v: unknown) =>
-    typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>)[m] === 'function';
-  expect('tracerProvider', hasMethod('getTracer'), 'a TracerProvider');
-  expect('meterProvider', hasMethod('getMeter'), 'a MeterProvider');
-  expect(
-    'poolName',
-    (v) => typeof v === 'string' && v.length > 0 && v.length <= 256,
-    'a string of 1..256 chars',
-  );
-  expect('queryText', (v) => v === 'auto' || v === 'sanitize' || v === 'off', "'auto', 'sanitize' or 'off'");
-  expect(
-    'maxQueryTextLength',
-    (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65_536,
-    'an integer 1..65536',
-  );
-  expect('captureParameters', (v) => typeof v === 'boolean', 'a boolean');
-  expect('requireParentSpan', (v) => typeof v === 'boolean', 'a boolean');
-  expect('sqlCommenter', (v) => typeof v === 'boolean', 'a boolean');
-  expect('requestHook', (v) => typeof v === 'function', 'a function');
-  expect('responseHook', (v) => typeof v === 'function', 'a function');
+  validateSqlOptions(options, '@tracewire/mysql2');
 }

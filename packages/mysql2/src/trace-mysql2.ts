@@ -1,13 +1,27 @@
 import { errorMonitor } from 'node:events';
-import type { Attributes, Context } from '@opentelemetry/api';
-import { context, createContextKey, diag, trace } from '@opentelemetry/api';
-import { traceResponseHeaderValue } from '@tracewire/core';
+import type { Context } from '@opentelemetry/api';
+import { context, createContextKey, diag } from '@opentelemetry/api';
+import {
+  type AnyFunction,
+  ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
+  bindToContext,
+  callWithSpan,
+  defineHidden as define,
+  endingCallback,
+  type PoolReading,
+  PoolTimer,
+  withTraceparentComment,
+} from '@tracewire/sql/driver';
 import { type ConnectionInfo, connectionFromConfig, defaultPoolName } from './internal/connection.js';
 import { read } from './internal/errors-info.js';
-import { describeQuery, Mysql2Instrumentation, type Operation } from './internal/instrumentation.js';
+import {
+  createMysql2Instrumentation,
+  describeQuery,
+  type Mysql2Instrumentation,
+  type Operation,
+} from './internal/instrumentation.js';
 import type { Mysql2InstrumentationOptions } from './options.js';
 import { validateMysql2Options } from './options.js';
-import { ATTR_DB_CLIENT_CONNECTION_POOL_NAME } from './semconv.js';
 
 // How the instance is wrapped: own, non-enumerable properties (`query` and `execute`; on a pool
 // also `getConnection`; on a pooled connection `release` and `destroy`; on a cluster `add`) that
@@ -30,8 +44,6 @@ const poolCommands = new WeakMap<object, Operation | undefined>();
 /** getConnection callbacks already bound to their caller's context (mysql2 re-submits them). */
 const boundCallbacks = new WeakSet<object>();
 
-type AnyFunction = (...args: unknown[]) => unknown;
-
 /**
  * What `traceMysql2` accepts: a mysql2 `Pool`, `Connection`, `PoolConnection` or `PoolCluster`, or
  * their `mysql2/promise` counterparts.
@@ -46,9 +58,7 @@ interface PoolExecuteMarker {
 interface PoolState {
   readonly inst: Mysql2Instrumentation;
   readonly info: ConnectionInfo;
-  readonly attributes: Attributes;
-  readonly acquiredAt: WeakMap<object, number>;
-  readonly createdAt: WeakMap<object, number>;
+  readonly timer: PoolTimer;
 }
 
 interface ConnectionState {
@@ -62,10 +72,6 @@ type Target =
   | { kind: 'pool'; core: object }
   | { kind: 'connection'; core: object }
   | { kind: 'cluster'; core: object };
-
-function define(target: object, key: PropertyKey, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
-}
 
 const fn = (o: unknown, key: string): boolean => typeof read(o, key) === 'function';
 
@@ -128,7 +134,7 @@ export function traceMysql2<T extends Mysql2Traceable>(
     diag.debug('@tracewire/mysql2: traceMysql2 was called twice on the same instance; keeping the first');
     return instance;
   }
-  const inst = new Mysql2Instrumentation(options);
+  const inst = createMysql2Instrumentation(options);
   if (target.kind === 'pool') instrumentPool(target.core, inst, inst.options.poolName);
   else if (target.kind === 'cluster') instrumentCluster(target.core, inst);
   else instrumentConnection(target.core, inst, undefined);
@@ -175,7 +181,7 @@ function instrumentConnection(conn: object, inst: Mysql2Instrumentation, pool: P
         method,
         {
           [method](this: unknown, ...args: unknown[]): unknown {
-            returned(pool, this);
+            pool.timer.returned(this);
             return (original as AnyFunction).apply(this, args);
           },
         }[method],
@@ -244,19 +250,13 @@ function tracedConnectionCall(
     const bound = wrapCallbackArgs(args, op, caller);
     if (bound !== undefined) callArgs = bound;
     else events = !wrapCommandCallback(sql, op, caller);
-    if (method === 'query' && inst.options.sqlCommenter === true) callArgs = withComment(callArgs, op);
+    if (method === 'query' && inst.options.sqlCommenter === true)
+      callArgs = withTraceparentComment(callArgs, op.span);
   } catch (error) {
     inst.diag.error('query', 'could not instrument a query; it runs untraced', error);
     return original.apply(self, args);
   }
-  const active = op.span !== undefined ? trace.setSpan(caller, op.span) : caller;
-  let result: unknown;
-  try {
-    result = context.with(active, () => original.apply(self, callArgs));
-  } catch (error) {
-    op.end(error);
-    throw error;
-  }
+  const result = callWithSpan(op, caller, original, self, callArgs);
   if (events) {
     observeCommand(result, op, inst, caller);
     track(state, op);
@@ -273,12 +273,8 @@ function tracedConnectionCall(
 function wrapCallbackArgs(args: unknown[], op: Operation, caller: Context): unknown[] | undefined {
   const index = typeof args[1] === 'function' ? 1 : typeof args[2] === 'function' ? 2 : -1;
   if (index < 0) return undefined;
-  const cb = args[index] as AnyFunction;
   const out = [...args];
-  out[index] = function tracedQueryCallback(this: unknown, ...cbArgs: unknown[]): unknown {
-    op.end(cbArgs[0], cbArgs[1], cbArgs[2]);
-    return context.with(caller, cb, this, ...cbArgs);
-  };
+  out[index] = endingCallback(op, caller, args[index] as AnyFunction);
   return out;
 }
 
@@ -290,13 +286,7 @@ function wrapCommandCallback(sql: unknown, op: Operation, caller: Context): bool
   if (typeof sql !== 'object' || sql === null || !fn(sql, 'on')) return false;
   const cb = read(sql, 'onResult');
   if (typeof cb !== 'function') return false;
-  (sql as { onResult: AnyFunction }).onResult = function tracedQueryCallback(
-    this: unknown,
-    ...cbArgs: unknown[]
-  ): unknown {
-    op.end(cbArgs[0], cbArgs[1], cbArgs[2]);
-    return context.with(caller, cb as AnyFunction, this, ...cbArgs);
-  };
+  (sql as { onResult: AnyFunction }).onResult = endingCallback(op, caller, cb as AnyFunction);
   return true;
 }
 
@@ -315,10 +305,7 @@ function observeCommand(command: unknown, op: Operation, inst: Mysql2Instrumenta
   }
   try {
     const c = command as { on: AnyFunction; once: AnyFunction; emit: AnyFunction };
-    const emit = c.emit;
-    define(c, 'emit', function tracedCommandEmit(this: unknown, ...args: unknown[]): unknown {
-      return context.with(caller, emit, this, ...args);
-    });
+    define(c, 'emit', bindToContext(caller, c.emit));
     c.once('end', () => op.end(undefined));
     c.on(errorMonitor, (error: unknown) => op.end(error ?? new Error('query failed')));
     c.on('result', (row: unknown) => {
@@ -335,17 +322,6 @@ function isResultSetHeader(row: unknown): boolean {
   return typeof ctor === 'function' && ctor.name === 'ResultSetHeader';
 }
 
-/** sqlcommenter: `/*traceparent='…'*\/` before the text of a `query(string, ...)`. */
-function withComment(args: unknown[], op: Operation): unknown[] {
-  const text = args[0];
-  if (typeof text !== 'string' || op.span === undefined) return args;
-  const value = traceResponseHeaderValue(op.span.spanContext());
-  if (value === undefined) return args;
-  const out = [...args];
-  out[0] = `/*traceparent='${value}'*/ ${text}`;
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Pools
 
@@ -353,16 +329,11 @@ function instrumentPool(pool: object, inst: Mysql2Instrumentation, name: string 
   if (instrumented(pool)) return;
   const p = pool as Record<string, unknown>;
   const info = connectionFromConfig(read(read(pool, 'config'), 'connectionConfig'));
-  const state: PoolState = {
-    inst,
-    info,
-    attributes: { [ATTR_DB_CLIENT_CONNECTION_POOL_NAME]: name ?? defaultPoolName(info) },
-    acquiredAt: new WeakMap(),
-    createdAt: new WeakMap(),
-  };
+  const timer = new PoolTimer(inst, { [ATTR_DB_CLIENT_CONNECTION_POOL_NAME]: name ?? defaultPoolName(info) });
+  const state: PoolState = { inst, info, timer };
   define(pool, INSTRUMENTED, inst);
   try {
-    inst.metrics.observePool(pool, state.attributes);
+    inst.metrics.observePool(pool, readPool, timer.attributes);
   } catch (error) {
     inst.diag.error('metrics', 'could not register the pool metrics', error);
   }
@@ -383,36 +354,42 @@ function instrumentPool(pool: object, inst: Mysql2Instrumentation, name: string 
   // create_time: from the getConnection call that created a connection to the pool's 'connection'
   // event for it (emitted once it is connected).
   try {
-    (p.on as AnyFunction).call(pool, 'connection', (conn: object) => {
-      const startedAt = state.createdAt.get(conn);
-      if (startedAt === undefined) return;
-      state.createdAt.delete(conn);
-      record(state, 'createTime', startedAt);
-    });
+    (p.on as AnyFunction).call(pool, 'connection', (conn: object) => timer.created(conn));
   } catch (error) {
     inst.diag.warn('pool-events', 'could not observe pool events', error);
   }
 }
 
-function record(
-  state: PoolState,
-  instrument: 'createTime' | 'useTime' | 'waitTime',
-  startedAt: number,
-): void {
-  try {
-    state.inst.metrics.get()[instrument].record((performance.now() - startedAt) / 1000, state.attributes);
-  } catch (error) {
-    state.inst.diag.error('metrics', 'could not record a pool metric', error);
-  }
+/** Length of one of mysql2's pool queues (`_allConnections`, ...), or undefined. */
+function queueLength(pool: object, key: string): number | undefined {
+  const length = read(read(pool, key), 'length');
+  return typeof length === 'number' && Number.isInteger(length) && length >= 0 ? length : undefined;
 }
 
-/** A pooled connection goes back (release) or away (destroy): its use time ends. */
-function returned(state: PoolState, conn: unknown): void {
-  if (typeof conn !== 'object' || conn === null) return;
-  const acquiredAt = state.acquiredAt.get(conn);
-  if (acquiredAt === undefined) return;
-  state.acquiredAt.delete(conn);
-  record(state, 'useTime', acquiredAt);
+/**
+ * A pool's counts for the pool metrics; undefined once it is closed. mysql2 exposes no public
+ * counters: they are the lengths of its `_allConnections`, `_freeConnections` and
+ * `_connectionQueue` queues (a pool laid out differently reports nothing).
+ */
+function readPool(pool: object): PoolReading | undefined {
+  if (read(pool, '_closed') === true) return undefined;
+  const all = queueLength(pool, '_allConnections');
+  const free = queueLength(pool, '_freeConnections');
+  const config = read(pool, 'config');
+  const limit = read(config, 'connectionLimit');
+  const maxIdle = read(config, 'maxIdle');
+  const hasMaxIdle = typeof maxIdle === 'number' && Number.isFinite(maxIdle) && maxIdle >= 0;
+  return {
+    idle: all !== undefined ? free : undefined,
+    used: all !== undefined && free !== undefined ? Math.max(0, all - free) : undefined,
+    pending: queueLength(pool, '_connectionQueue'),
+    // 0 means "no limit" in mysql2: nothing to report.
+    max: typeof limit === 'number' && Number.isFinite(limit) && limit > 0 ? limit : undefined,
+    idleMax: hasMaxIdle ? maxIdle : undefined,
+    // mysql2 keeps no minimum of idle connections: idle ones above maxIdle, or idle longer than
+    // idleTimeout, are closed down to none.
+    idleMin: hasMaxIdle ? 0 : undefined,
+  };
 }
 
 function queueOf(pool: unknown): { length: number; get(i: number): unknown } | undefined {
@@ -462,7 +439,7 @@ function tracedGetConnection(
     const all = queueOf(self);
     if (before >= 0 && all !== undefined && all.length > before) {
       const conn = all.get(all.length - 1);
-      if (typeof conn === 'object' && conn !== null) state.createdAt.set(conn, startedAt);
+      if (typeof conn === 'object' && conn !== null) state.timer.creating(conn, startedAt);
     }
   } catch {
     // Another pool layout: no create_time.
@@ -472,15 +449,13 @@ function tracedGetConnection(
 
 function settle(state: PoolState, startedAt: number, error: unknown, conn: unknown): void {
   try {
-    record(state, 'waitTime', startedAt);
-    if (error !== undefined && error !== null) {
-      // mysql2 has no acquire timeout: the one timeout is connectTimeout on a new connection.
-      if (read(error, 'code') === 'ETIMEDOUT') state.inst.metrics.get().timeouts.add(1, state.attributes);
-      return;
-    }
+    const failed = error !== undefined && error !== null;
+    // mysql2 has no acquire timeout: the one timeout is connectTimeout on a new connection.
+    state.timer.waited(startedAt, failed && read(error, 'code') === 'ETIMEDOUT');
+    if (failed) return;
     if (typeof conn === 'object' && conn !== null && isCoreConnection(conn)) {
       instrumentConnection(conn, state.inst, state);
-      state.acquiredAt.set(conn, performance.now());
+      state.timer.acquired(conn);
     }
   } catch (e) {
     state.inst.diag.error('connect', 'could not instrument a pool connection', e);
@@ -505,19 +480,12 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     const bound = wrapCallbackArgs(args, op, caller);
     if (bound !== undefined) callArgs = bound;
     else events = true;
-    if (inst.options.sqlCommenter === true) callArgs = withComment(callArgs, op);
+    if (inst.options.sqlCommenter === true) callArgs = withTraceparentComment(callArgs, op.span);
   } catch (error) {
     inst.diag.error('query', 'could not instrument a pool query; it runs untraced', error);
     return original.apply(self, args);
   }
-  const active = op.span !== undefined ? trace.setSpan(caller, op.span) : caller;
-  let result: unknown;
-  try {
-    result = context.with(active, () => original.apply(self, callArgs));
-  } catch (error) {
-    op.end(error);
-    throw error;
-  }
+  const result = callWithSpan(op, caller, original, self, callArgs);
   if (typeof result === 'object' && result !== null) poolCommands.set(result, events ? op : undefined);
   if (events) observeCommand(result, op, inst, caller);
   return result;
@@ -545,14 +513,7 @@ function tracedPoolExecute(state: PoolState, original: AnyFunction, self: unknow
     return original.apply(self, args);
   }
   const marker: PoolExecuteMarker = { sql, claimed: false };
-  const base = op.span !== undefined ? trace.setSpan(caller, op.span) : caller;
-  const active = base.setValue(POOL_EXECUTE, marker);
-  try {
-    return context.with(active, () => original.apply(self, callArgs));
-  } catch (error) {
-    op.end(error);
-    throw error;
-  }
+  return callWithSpan(op, caller, original, self, callArgs, POOL_EXECUTE, marker);
 }
 
 // ---------------------------------------------------------------------------------------------

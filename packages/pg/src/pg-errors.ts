@@ -1,4 +1,5 @@
-import { GrpcCode, isTracedError, TracedError } from '@tracewire/errors';
+import { GrpcCode, type TracedError } from '@tracewire/errors';
+import { databaseErrorToTracedError, NETWORK_ERROR_CODES } from '@tracewire/sql/driver';
 import { isPoolTimeout, read, sqlStateOf } from './internal/errors-info.js';
 
 /**
@@ -35,26 +36,8 @@ export const PG_SQLSTATE_CLASS_TO_GRPC: Readonly<Record<string, GrpcCode>> = Obj
   '08': GrpcCode.UNAVAILABLE,
 });
 
-/** A client-safe message per code; pg's own message (which may quote values) stays in `cause`. */
-const MESSAGES: Readonly<Partial<Record<GrpcCode, string>>> = Object.freeze({
-  [GrpcCode.ALREADY_EXISTS]: 'The row already exists',
-  [GrpcCode.ABORTED]: 'The database transaction was aborted; it can be retried',
-  [GrpcCode.DEADLINE_EXCEEDED]: 'The database query was canceled or timed out',
-  [GrpcCode.UNAVAILABLE]: 'The database is unavailable',
-  [GrpcCode.INTERNAL]: 'The database query failed',
-});
-
-// Client-side failures that mean the database could not be reached.
-const UNAVAILABLE_NODE_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
+// Client-side failures that mean the database could not be reached: NETWORK_ERROR_CODES, and
+// these messages of pg (a lost connection has no code).
 const CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error)/;
 
 /**
@@ -71,7 +54,7 @@ export function pgErrorCode(error: unknown): GrpcCode {
   }
   if (isPoolTimeout(error)) return GrpcCode.UNAVAILABLE;
   const code = read(error, 'code');
-  if (typeof code === 'string' && UNAVAILABLE_NODE_CODES.has(code)) return GrpcCode.UNAVAILABLE;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return GrpcCode.UNAVAILABLE;
   const message = read(error, 'message');
   if (typeof message === 'string' && CONNECTION_LOST.test(message)) return GrpcCode.UNAVAILABLE;
   return GrpcCode.INTERNAL;
@@ -89,19 +72,5 @@ export function pgErrorCode(error: unknown): GrpcCode {
  * catch (err) { throw pgErrorToTracedError(err); } // ALREADY_EXISTS / 409 on a duplicate
  */
 export function pgErrorToTracedError(error: unknown): TracedError {
-  if (isTracedError(error)) return error;
-  let code: GrpcCode;
-  try {
-    code = pgErrorCode(error);
-  } catch {
-    code = GrpcCode.INTERNAL;
-  }
-  const keepsCategory =
-    code === GrpcCode.ALREADY_EXISTS || code === GrpcCode.ABORTED || code === GrpcCode.DEADLINE_EXCEEDED;
-  return new TracedError(MESSAGES[code] ?? 'The database query failed', {
-    code,
-    cause: error,
-    expose: false,
-    ...(keepsCategory ? {} : { category: 'dependency' as const }),
-  });
+  return databaseErrorToTracedError(error, pgErrorCode);
 }

@@ -1,7 +1,19 @@
 import { errorMonitor } from 'node:events';
-import type { Attributes, Context } from '@opentelemetry/api';
-import { context, createContextKey, diag, trace } from '@opentelemetry/api';
-import { traceResponseHeaderValue } from '@tracewire/core';
+import type { Context } from '@opentelemetry/api';
+import { context, createContextKey, diag } from '@opentelemetry/api';
+import {
+  type AnyFunction,
+  ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
+  bindToContext,
+  callWithSpan,
+  defineHidden as define,
+  endingCallback,
+  endWhenSettled,
+  isThenable,
+  type PoolReading,
+  PoolTimer,
+  withTraceparentComment,
+} from '@tracewire/sql/driver';
 import {
   type ConnectionInfo,
   connectionFromClient,
@@ -9,12 +21,15 @@ import {
   defaultPoolName,
 } from './internal/connection.js';
 import { isPoolTimeout, read } from './internal/errors-info.js';
-import { describeQuery, type Operation, PgInstrumentation } from './internal/instrumentation.js';
-import type { PoolCounts } from './internal/metrics.js';
+import {
+  createPgInstrumentation,
+  describeQuery,
+  type Operation,
+  type PgInstrumentation,
+} from './internal/instrumentation.js';
 import { noteOfficialPgQuery, officialPgInstrumentationActive } from './official.js';
 import type { PgInstrumentationOptions } from './options.js';
 import { validatePgOptions } from './options.js';
-import { ATTR_DB_CLIENT_CONNECTION_POOL_NAME } from './semconv.js';
 
 // How the instance is wrapped: own, non-enumerable properties (`query`, and for a pool `connect`
 // and `newClient`) that shadow the prototype's methods on this one object. Nothing else changes:
@@ -29,8 +44,6 @@ const SUBMITTABLE = Symbol.for('tracewire.pg.submittable');
 /** The pool.query in progress, so the pool's own client.query does not open a second span. */
 const POOL_QUERY = createContextKey('tracewire.pg.pool-query');
 
-type AnyFunction = (...args: unknown[]) => unknown;
-
 /** The shape `tracePg` accepts: a `pg.Pool`, `pg.Client` or anything with pg's `query`. */
 export interface PgQueryable {
   query: (...args: any[]) => any;
@@ -44,13 +57,30 @@ interface PoolQueryMarker {
 interface PoolState {
   readonly inst: PgInstrumentation;
   readonly connection: ConnectionInfo;
-  readonly attributes: Attributes;
-  readonly acquiredAt: WeakMap<object, number>;
-  readonly createdAt: WeakMap<object, number>;
+  readonly timer: PoolTimer;
 }
 
-function define(target: object, key: PropertyKey, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
+/** The pg-pool counters read at collection time (public getters of pg-pool 3.x). */
+interface PoolCounts {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  readonly ended?: boolean;
+  readonly options?: { max?: number };
+}
+
+/** A pool's counts for the pool metrics; undefined once it is ended. */
+function readPool(pool: PoolCounts): PoolReading | undefined {
+  if (pool.ended === true) return undefined;
+  const total = pool.totalCount;
+  const idle = pool.idleCount;
+  const max = pool.options?.max;
+  return {
+    idle,
+    used: Math.max(0, total - idle),
+    pending: pool.waitingCount,
+    max: typeof max === 'number' && Number.isFinite(max) ? max : undefined,
+  };
 }
 
 function isPool(instance: object): boolean {
@@ -61,11 +91,6 @@ function isPool(instance: object): boolean {
     'waitingCount' in instance
   );
 }
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  (typeof v === 'object' || typeof v === 'function') &&
-  v !== null &&
-  typeof (v as { then?: unknown }).then === 'function';
 
 /**
  * Instruments one `pg.Pool` or `pg.Client` (only the instance handed in; the `pg` module is never
@@ -88,7 +113,7 @@ export function tracePg<T extends PgQueryable>(instance: T, options?: PgInstrume
     diag.debug('@tracewire/pg: tracePg was called twice on the same instance; keeping the first');
     return instance;
   }
-  const inst = new PgInstrumentation(options);
+  const inst = createPgInstrumentation(options);
   if (isPool(instance)) instrumentPool(instance, inst);
   else instrumentClient(instance, inst, connectionFromClient(instance));
   return instance;
@@ -149,48 +174,14 @@ function tracedClientQuery(
       const bound = wrapCallbackArgs(args, op, caller);
       mode = bound === undefined ? 'promise' : 'callback';
       callArgs = bound ?? args;
-      if (inst.options.sqlCommenter === true) callArgs = withComment(callArgs, op);
+      if (inst.options.sqlCommenter === true) callArgs = withTraceparentComment(callArgs, op.span);
     }
   } catch (error) {
     inst.diag.error('query', 'could not instrument a query; it runs untraced', error);
     return original.apply(self, args);
   }
-  return invoke(inst, original, self, callArgs, op, caller, mode);
-}
-
-/** Calls pg with the span active; a synchronous throw ends the span and is rethrown unchanged. */
-function invoke(
-  inst: PgInstrumentation,
-  original: AnyFunction,
-  self: unknown,
-  args: unknown[],
-  op: Operation,
-  caller: Context,
-  mode: 'submittable' | 'callback' | 'promise',
-): unknown {
-  const active = op.span !== undefined ? trace.setSpan(caller, op.span) : caller;
-  let result: unknown;
-  try {
-    result = context.with(active, () => original.apply(self, args));
-  } catch (error) {
-    op.end(error);
-    throw error;
-  }
-  if (mode === 'promise') {
-    if (isThenable(result)) {
-      try {
-        result.then(
-          (value) => op.end(undefined, value),
-          (error: unknown) => op.end(error ?? new Error('rejected')),
-        );
-      } catch (error) {
-        inst.diag.warn('then', 'a query result was not a usable promise', error);
-        op.end(undefined);
-      }
-    } else {
-      op.end(undefined, result);
-    }
-  }
+  const result = callWithSpan(op, caller, original, self, callArgs);
+  if (mode === 'promise') endWhenSettled(inst, op, result, 'client.query');
   return result;
 }
 
@@ -201,11 +192,7 @@ function invoke(
  * for the promise form. A non-function callback is left alone: pg throws its own TypeError.
  */
 function wrapCallbackArgs(args: unknown[], op: Operation, caller: Context): unknown[] | undefined {
-  const wrap = (cb: AnyFunction): AnyFunction =>
-    function tracedQueryCallback(this: unknown, ...cbArgs: unknown[]): unknown {
-      op.end(cbArgs[0], cbArgs[1]);
-      return context.with(caller, cb, this, ...cbArgs);
-    };
+  const wrap = (cb: AnyFunction): AnyFunction => endingCallback(op, caller, cb);
   if (args.length >= 3 && args[2]) {
     if (typeof args[2] !== 'function') return undefined;
     const out = [...args];
@@ -239,11 +226,8 @@ function wrapCallbackArgs(args: unknown[], op: Operation, caller: Context): unkn
 function bindCallbackArgs(args: unknown[], caller: Context): unknown[] {
   const i = args.length >= 3 && typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
   if (i < 0) return args;
-  const cb = args[i] as AnyFunction;
   const out = [...args];
-  out[i] = function tracedSubmittableCallback(this: unknown, ...cbArgs: unknown[]): unknown {
-    return context.with(caller, cb, this, ...cbArgs);
-  };
+  out[i] = bindToContext(caller, args[i] as AnyFunction);
   return out;
 }
 
@@ -295,31 +279,15 @@ function observeSubmittable(submittable: object, op: Operation, inst: PgInstrume
   }
 }
 
-/** sqlcommenter: `/*traceparent='…'*\/` before the text of an unnamed text query. */
-function withComment(args: unknown[], op: Operation): unknown[] {
-  const text = args[0];
-  if (typeof text !== 'string' || op.span === undefined) return args;
-  const value = traceResponseHeaderValue(op.span.spanContext());
-  if (value === undefined) return args;
-  const out = [...args];
-  out[0] = `/*traceparent='${value}'*/ ${text}`;
-  return out;
-}
-
 function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
   const p = pool as PgQueryable & Record<string, unknown>;
   const connection = connectionFromOptions(read(p, 'options'));
   const name = inst.options.poolName ?? defaultPoolName(connection);
-  const state: PoolState = {
-    inst,
-    connection,
-    attributes: { [ATTR_DB_CLIENT_CONNECTION_POOL_NAME]: name },
-    acquiredAt: new WeakMap(),
-    createdAt: new WeakMap(),
-  };
+  const timer = new PoolTimer(inst, { [ATTR_DB_CLIENT_CONNECTION_POOL_NAME]: name });
+  const state: PoolState = { inst, connection, timer };
   define(p, INSTRUMENTED, inst);
   try {
-    inst.metrics.observePool(pool as unknown as PoolCounts, state.attributes);
+    inst.metrics.observePool(pool as unknown as PoolCounts, readPool, timer.attributes);
   } catch (error) {
     inst.diag.error('metrics', 'could not register the pool metrics', error);
   }
@@ -344,9 +312,7 @@ function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
       try {
         const clients = read(this, '_clients');
         const client = Array.isArray(clients) ? clients[clients.length - 1] : undefined;
-        if (typeof client === 'object' && client !== null && !state.createdAt.has(client)) {
-          state.createdAt.set(client, startedAt);
-        }
+        if (typeof client === 'object' && client !== null) timer.creating(client, startedAt);
       } catch {
         // Another pg-pool layout: no create_time.
       }
@@ -356,36 +322,12 @@ function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
   const on = p.on;
   if (typeof on === 'function') {
     try {
-      (on as AnyFunction).call(p, 'connect', (client: object) => {
-        const startedAt = state.createdAt.get(client);
-        if (startedAt === undefined) return;
-        state.createdAt.delete(client);
-        record(state, 'createTime', startedAt);
-      });
-      (on as AnyFunction).call(p, 'acquire', (client: object) => {
-        state.acquiredAt.set(client, performance.now());
-      });
-      (on as AnyFunction).call(p, 'release', (_error: unknown, client: object) => {
-        const acquiredAt = state.acquiredAt.get(client);
-        if (acquiredAt === undefined) return;
-        state.acquiredAt.delete(client);
-        record(state, 'useTime', acquiredAt);
-      });
+      (on as AnyFunction).call(p, 'connect', (client: object) => timer.created(client));
+      (on as AnyFunction).call(p, 'acquire', (client: object) => timer.acquired(client));
+      (on as AnyFunction).call(p, 'release', (_error: unknown, client: object) => timer.returned(client));
     } catch (error) {
       inst.diag.warn('pool-events', 'could not observe pool events', error);
     }
-  }
-}
-
-function record(
-  state: PoolState,
-  instrument: 'createTime' | 'useTime' | 'waitTime',
-  startedAt: number,
-): void {
-  try {
-    state.inst.metrics.get()[instrument].record((performance.now() - startedAt) / 1000, state.attributes);
-  } catch (error) {
-    state.inst.diag.error('metrics', 'could not record a pool metric', error);
   }
 }
 
@@ -402,10 +344,7 @@ function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, a
     if (settled) return;
     settled = true;
     try {
-      record(state, 'waitTime', startedAt);
-      if (error !== undefined && error !== null && isPoolTimeout(error)) {
-        state.inst.metrics.get().timeouts.add(1, state.attributes);
-      }
+      state.timer.waited(startedAt, error !== undefined && error !== null && isPoolTimeout(error));
       if (typeof client === 'object' && client !== null && typeof read(client, 'query') === 'function') {
         instrumentClient(client as PgQueryable, state.inst, state.connection);
       }
@@ -461,16 +400,12 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
   let mode: 'callback' | 'promise';
   try {
     op = inst.start(caller, describeQuery(text, args[1]), state.connection);
-    if (inst.options.sqlCommenter === true) callArgs = withComment(callArgs, op);
+    if (inst.options.sqlCommenter === true) callArgs = withTraceparentComment(callArgs, op.span);
     // pg-pool: a function 2nd argument is the callback; else the 3rd.
     const cbIndex = typeof args[1] === 'function' ? 1 : typeof args[2] === 'function' ? 2 : -1;
     if (cbIndex >= 0) {
-      const cb = args[cbIndex] as AnyFunction;
       const out = [...callArgs];
-      out[cbIndex] = function tracedPoolQueryCallback(this: unknown, ...cbArgs: unknown[]): unknown {
-        op.end(cbArgs[0], cbArgs[1]);
-        return context.with(caller, cb, this, ...cbArgs);
-      };
+      out[cbIndex] = endingCallback(op, caller, args[cbIndex] as AnyFunction);
       callArgs = out;
       mode = 'callback';
     } else {
@@ -481,27 +416,7 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     return original.apply(self, args);
   }
   const marker: PoolQueryMarker = { text: callArgs[0], claimed: false };
-  const base = op.span !== undefined ? trace.setSpan(caller, op.span) : caller;
-  const active = base.setValue(POOL_QUERY, marker);
-  let result: unknown;
-  try {
-    result = context.with(active, () => original.apply(self, callArgs));
-  } catch (error) {
-    op.end(error);
-    throw error;
-  }
-  if (mode === 'promise' && isThenable(result)) {
-    try {
-      result.then(
-        (value) => op.end(undefined, value),
-        (error: unknown) => op.end(error ?? new Error('rejected')),
-      );
-    } catch (error) {
-      inst.diag.warn('then', 'pool.query did not return a usable promise', error);
-      op.end(undefined);
-    }
-  } else if (mode === 'promise') {
-    op.end(undefined, result);
-  }
+  const result = callWithSpan(op, caller, original, self, callArgs, POOL_QUERY, marker);
+  if (mode === 'promise') endWhenSettled(inst, op, result, 'pool.query');
   return result;
 }

@@ -2,25 +2,17 @@
 // default pool name. Only host, port, socket path and database are ever read from mysql2's
 // resolved ConnectionConfig: user, password and the rest are never looked at, let alone copied.
 
+import {
+  type ConnectionInfo,
+  portNumber as port,
+  defaultPoolName as sharedDefaultPoolName,
+  boundedString as str,
+} from '@tracewire/sql/driver';
 import { read } from './errors-info.js';
 
-/** Host, port and database of a connection; each may be unknown. */
-export interface ConnectionInfo {
-  address: string | undefined;
-  port: number | undefined;
-  namespace: string | undefined;
-}
+export type { ConnectionInfo };
 
 export const DEFAULT_PORT = 3306;
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
-}
-
-function port(v: unknown): number | undefined {
-  const n = typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : v;
-  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65_536 ? n : undefined;
-}
 
 /**
  * Connection info from a mysql2 ConnectionConfig (a connection's `config`, a pool's
@@ -38,14 +30,7 @@ export function connectionFromConfig(config: unknown): ConnectionInfo {
   };
 }
 
-/** The semconv default pool name: `server.address:server.port/db.namespace`. */
+/** The semconv default pool name: `server.address:server.port/db.namespace` (a socket: its path). */
 export function defaultPoolName(info: ConnectionInfo): string {
-  let name =
-    info.address !== undefined
-      ? info.port !== undefined
-        ? `${info.address}:${info.port}`
-        : info.address
-      : '';
-  if (info.namespace !== undefined) name += `/${info.namespace}`;
-  return name.length > 0 ? name.slice(0, 256) : 'mysql';
+  return sharedDefaultPoolName(info, undefined, 'mysql');
 }

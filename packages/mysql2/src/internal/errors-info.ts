@@ -3,20 +3,12 @@
 // carry `sql` (the text with the values interpolated) and `sqlMessage` (which can quote a value):
 // neither is ever read here.
 
-import { ERROR_TYPE_OTHER } from '../semconv.js';
+import { errorClassType, read, type SqlErrorFacts } from '@tracewire/sql/driver';
+
+export { read };
 
 const CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
-const CLASS_NAME = /^[A-Za-z_$][\w$.]{0,63}$/;
 const SQLSTATE = /^[0-9A-Z]{5}$/;
-
-export function read(o: unknown, key: string): unknown {
-  if ((typeof o !== 'object' && typeof o !== 'function') || o === null) return undefined;
-  try {
-    return (o as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
-}
 
 /** The facts of a MySQL/MariaDB server error (mysql2 builds them from the ERR packet). */
 export interface ServerErrorFacts {
@@ -63,40 +55,21 @@ export function errorTypeOf(error: unknown): string {
   if (server !== undefined) return String(server.errno);
   const code = clientCodeOf(error);
   if (code !== undefined) return code;
-  if (error instanceof Error) {
-    const name = read(error, 'name');
-    if (typeof name === 'string' && CLASS_NAME.test(name)) return name;
-  }
-  return ERROR_TYPE_OTHER;
+  return errorClassType(error);
 }
 
 /**
- * What goes into the span's exception event. A server error's message can quote the offending
- * value (`Duplicate entry 'alice@example.com' for key 'email'`), so for those only the error
- * number and name are kept (and the stack without its first line, which repeats the message).
- * Other errors (network, pool, TypeError from bad arguments) keep name, message and stack, capped.
+ * The facts of a failed query. A server error's message can quote the offending value
+ * (`Duplicate entry 'alice@example.com' for key 'email'`): only its number and name are kept.
  */
-export function exceptionOf(error: unknown): { name: string; message: string; stack?: string } {
+export function mysqlErrorFacts(error: unknown): SqlErrorFacts {
   const server = serverErrorOf(error);
-  const rawName = read(error, 'name');
-  const name = typeof rawName === 'string' && CLASS_NAME.test(rawName) ? rawName : 'Error';
-  const rawStack = read(error, 'stack');
-  const stack = typeof rawStack === 'string' ? rawStack : undefined;
-  if (server !== undefined) {
-    const message = `MySQL error ${server.errno}${server.code !== undefined ? ` (${server.code})` : ''}`;
-    const at = stack?.indexOf('\n    at ') ?? -1;
-    const out: { name: string; message: string; stack?: string } = { name, message };
-    if (stack !== undefined && at >= 0) out.stack = `${name}: ${message}${stack.slice(at, at + 4096)}`;
-    return out;
-  }
-  if (!(error instanceof Error)) {
-    return { name: 'non-error thrown', message: error === null ? 'null' : typeof error };
-  }
-  const rawMessage = read(error, 'message');
-  const out: { name: string; message: string; stack?: string } = {
-    name,
-    message: typeof rawMessage === 'string' ? rawMessage.slice(0, 512) : '',
+  return {
+    type: errorTypeOf(error),
+    statusCode: server !== undefined ? String(server.errno) : undefined,
+    serverMessage:
+      server !== undefined
+        ? `MySQL error ${server.errno}${server.code !== undefined ? ` (${server.code})` : ''}`
+        : undefined,
   };
-  if (stack !== undefined) out.stack = stack.slice(0, 4096);
-  return out;
 }

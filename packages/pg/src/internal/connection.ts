@@ -2,23 +2,16 @@
 // default pool name. Only host, port and database are ever read: user, password and the rest of
 // a connection string are never looked at, let alone copied.
 
-/** Host, port and database of a connection; each may be unknown. */
-export interface ConnectionInfo {
-  address: string | undefined;
-  port: number | undefined;
-  namespace: string | undefined;
-}
+import {
+  type ConnectionInfo,
+  portNumber as port,
+  defaultPoolName as sharedDefaultPoolName,
+  boundedString as str,
+} from '@tracewire/sql/driver';
 
-const DEFAULT_PORT = 5432;
+export type { ConnectionInfo };
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
-}
-
-function port(v: unknown): number | undefined {
-  const n = typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : v;
-  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65_536 ? n : undefined;
-}
+export const DEFAULT_PORT = 5432;
 
 function env(name: string): string | undefined {
   try {
@@ -100,7 +93,5 @@ function safeRead(o: Record<string, unknown>, key: string): unknown {
 
 /** The semconv default pool name: `server.address:server.port/db.namespace`. */
 export function defaultPoolName(info: ConnectionInfo): string {
-  let name = info.address !== undefined ? `${info.address}:${info.port ?? DEFAULT_PORT}` : '';
-  if (info.namespace !== undefined) name += `/${info.namespace}`;
-  return name.length > 0 ? name.slice(0, 256) : 'postgresql';
+  return sharedDefaultPoolName(info, DEFAULT_PORT, 'postgresql');
 }

@@ -1,0 +1,166 @@
+// Plumbing every driver wrapper needs around the driver's own methods: hidden own properties,
+// callbacks that end the query's telemetry and run in the caller's context, the span active while
+// the driver is called, promise results, sqlcommenter, and the pool's connection timings.
+
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
+import { traceResponseHeaderValue } from '@tracewire/core';
+import type { AnySqlInstrumentation, SqlOperation } from './instrumentation.js';
+
+/** Any function, called with the caller's `this` and arguments. */
+export type AnyFunction = (...args: unknown[]) => unknown;
+
+/** Defines an own, non-enumerable, writable property (how wrappers shadow a driver's methods). */
+export function defineHidden(target: object, key: PropertyKey, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
+}
+
+/** Whether `v` has a callable `then`. */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
+}
+
+/** `cb`, run in `caller`'s context whoever calls it. */
+export function bindToContext(caller: Context, cb: AnyFunction): AnyFunction {
+  return function tracedBoundCallback(this: unknown, ...args: unknown[]): unknown {
+    return context.with(caller, cb, this, ...args);
+  };
+}
+
+/**
+ * The callback handed to the driver in place of `cb`: it ends the operation with what the driver
+ * reports (`error, result, fields`), then runs `cb` in the caller's context (a pooled connection's
+ * socket callbacks run in whichever context opened it).
+ */
+export function endingCallback(op: SqlOperation, caller: Context, cb: AnyFunction): AnyFunction {
+  return function tracedQueryCallback(this: unknown, ...args: unknown[]): unknown {
+    op.end(args[0], args[1], args[2]);
+    return context.with(caller, cb, this, ...args);
+  };
+}
+
+/**
+ * Calls the driver's `original` with the operation's span active in `caller`'s context (and
+ * `key` set to `value`, when given). A synchronous throw ends the operation and is rethrown
+ * unchanged.
+ */
+export function callWithSpan(
+  op: SqlOperation,
+  caller: Context,
+  original: AnyFunction,
+  self: unknown,
+  args: unknown[],
+  key?: symbol,
+  value?: unknown,
+): unknown {
+  let active = op.span !== undefined ? trace.setSpan(caller, op.span) : caller;
+  if (key !== undefined) active = active.setValue(key, value);
+  try {
+    return context.with(active, () => original.apply(self, args));
+  } catch (error) {
+    op.end(error);
+    throw error;
+  }
+}
+
+/** Promise form: ends the operation when `result` settles (at once if it is not a promise). */
+export function endWhenSettled(
+  inst: AnySqlInstrumentation,
+  op: SqlOperation,
+  result: unknown,
+  what: string,
+): void {
+  if (!isThenable(result)) {
+    op.end(undefined, result);
+    return;
+  }
+  try {
+    result.then(
+      (value) => op.end(undefined, value),
+      (error: unknown) => op.end(error ?? new Error('rejected')),
+    );
+  } catch (error) {
+    inst.diag.warn('then', `${what} did not return a usable promise`, error);
+    op.end(undefined);
+  }
+}
+
+/** sqlcommenter: `/*traceparent='…'*\/` before the text in `args[0]`, when it is a string. */
+export function withTraceparentComment(args: unknown[], span: Span | undefined): unknown[] {
+  const text = args[0];
+  if (typeof text !== 'string' || span === undefined) return args;
+  const value = traceResponseHeaderValue(span.spanContext());
+  if (value === undefined) return args;
+  const out = [...args];
+  out[0] = `/*traceparent='${value}'*/ ${text}`;
+  return out;
+}
+
+/**
+ * The connection timings of one pool (`db.client.connection.create_time`, `.wait_time`,
+ * `.use_time`, `.timeouts`), under its pool-name attributes. The driver wrapper says when a
+ * connection starts being created, is created, is handed out and comes back.
+ */
+export class PoolTimer {
+  readonly inst: AnySqlInstrumentation;
+  readonly attributes: Attributes;
+  readonly #acquiredAt = new WeakMap<object, number>();
+  readonly #createdAt = new WeakMap<object, number>();
+
+  constructor(inst: AnySqlInstrumentation, attributes: Attributes) {
+    this.inst = inst;
+    this.attributes = attributes;
+  }
+
+  /** Records the time since `startedAt` (a `performance.now()`) into one of the pool histograms. */
+  record(instrument: 'createTime' | 'useTime' | 'waitTime', startedAt: number): void {
+    try {
+      this.inst.metrics.get()[instrument].record((performance.now() - startedAt) / 1000, this.attributes);
+    } catch (error) {
+      this.inst.diag.error('metrics', 'could not record a pool metric', error);
+    }
+  }
+
+  /** A request for a connection ended after waiting since `startedAt`; `timedOut`: the pool gave up. */
+  waited(startedAt: number, timedOut: boolean): void {
+    this.record('waitTime', startedAt);
+    if (timedOut) {
+      try {
+        this.inst.metrics.get().timeouts.add(1, this.attributes);
+      } catch (error) {
+        this.inst.diag.error('metrics', 'could not record a pool metric', error);
+      }
+    }
+  }
+
+  /** A new connection started being created at `startedAt` (the first start counts). */
+  creating(connection: object, startedAt: number): void {
+    if (!this.#createdAt.has(connection)) this.#createdAt.set(connection, startedAt);
+  }
+
+  /** A connection is now connected: its create time ends. */
+  created(connection: object): void {
+    const startedAt = this.#createdAt.get(connection);
+    if (startedAt === undefined) return;
+    this.#createdAt.delete(connection);
+    this.record('createTime', startedAt);
+  }
+
+  /** A connection was handed out: its use time starts. */
+  acquired(connection: object): void {
+    this.#acquiredAt.set(connection, performance.now());
+  }
+
+  /** A connection went back to the pool (or away): its use time ends. */
+  returned(connection: unknown): void {
+    if (typeof connection !== 'object' || connection === null) return;
+    const acquiredAt = this.#acquiredAt.get(connection);
+    if (acquiredAt === undefined) return;
+    this.#acquiredAt.delete(connection);
+    this.record('useTime', acquiredAt);
+  }
+}
