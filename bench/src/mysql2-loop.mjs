@@ -9,7 +9,7 @@ if (variant === 'tracewire') setupSdk('on');
 if (variant === 'tracewire-off') setupSdk('off');
 
 const { default: mysql } = await import('mysql2/promise');
-const { traceMysql2 } = await import('@tracewire/mysql2');
+const { traceMysql2 } = await import(process.env.TRACEWIRE_MYSQL2_MODULE ?? '@tracewire/mysql2');
 const uri = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const raw = mysql.createPool({ uri, connectionLimit: 8 });
 const pool = variant.startsWith('tracewire') ? traceMysql2(raw) : raw;
@@ -23,24 +23,43 @@ async function worker(until) {
   return n;
 }
 
-// warm-up, then the measured run
-await Promise.all(Array.from({ length: 8 }, () => worker(performance.now() + 1000)));
-const cpu0 = process.cpuUsage();
-const spans0 = census.spans;
-const t0 = performance.now();
-const counts = await Promise.all(Array.from({ length: 8 }, () => worker(t0 + duration)));
-const elapsed = (performance.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
-const ops = counts.reduce((a, b) => a + b, 0);
-await raw.end();
-process.send?.({
-  type: 'result',
-  ops,
-  opsPerSec: ops / elapsed,
-  cpuPerOp: (cpu.user + cpu.system) / ops,
-  rss: process.memoryUsage().rss,
-  spansPerOp: (census.spans - spans0) / ops,
-  names: [...census.names].map(([n]) => n),
-  instruments: [...census.instruments],
-});
-process.exit(0);
+// LOOP_MODE=instr (instructions-sql.mjs, under callgrind): a fixed number of queries per `run`
+// message from the driver, 8 in flight, instead of the timed run.
+if (process.env.LOOP_MODE === 'instr') {
+  process.on('message', async (m) => {
+    if (m?.type !== 'run') return;
+    let left = m.amount;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let n = 0; left > 0; n++) {
+          left--;
+          await pool.query('SELECT ? AS x', [n]);
+        }
+      }),
+    );
+    process.send?.({ type: 'ran' });
+  });
+  process.send?.({ type: 'ready' });
+} else {
+  // warm-up, then the measured run
+  await Promise.all(Array.from({ length: 8 }, () => worker(performance.now() + 1000)));
+  const cpu0 = process.cpuUsage();
+  const spans0 = census.spans;
+  const t0 = performance.now();
+  const counts = await Promise.all(Array.from({ length: 8 }, () => worker(t0 + duration)));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const ops = counts.reduce((a, b) => a + b, 0);
+  await raw.end();
+  process.send?.({
+    type: 'result',
+    ops,
+    opsPerSec: ops / elapsed,
+    cpuPerOp: (cpu.user + cpu.system) / ops,
+    rss: process.memoryUsage().rss,
+    spansPerOp: (census.spans - spans0) / ops,
+    names: [...census.names].map(([n]) => n),
+    instruments: [...census.instruments],
+  });
+  process.exit(0);
+}
