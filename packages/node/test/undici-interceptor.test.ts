@@ -1,7 +1,7 @@
 // otelUndiciInterceptor() with the npm undici 8: a request is seen from the moment it enters a
 // Pool, before the Pool (all connections busy) creates it. Real servers on 127.0.0.1:0, the real SDK.
 
-import { type Attributes, context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { type Attributes, context, type MeterProvider, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
@@ -535,5 +535,38 @@ describe('otelUndiciInterceptor() is transparent', () => {
       dispatch({ origin: echo.url, path: '/', method: 'GET' }, { onRequestStart() {}, onResponseError() {} }),
     ).toThrow(boom);
     expect(await sample(echo.port)).toMatchObject({ pending: 0 });
+  });
+
+  it('hostile load: at most 10,000 requests tracked at once, all given up when they fail', async () => {
+    install();
+    const handlers: { onResponseError(c: unknown, e: Error): void }[] = [];
+    // A dispatcher that keeps every request (a pool that never drains) on port 9.
+    const dispatch = otelUndiciInterceptor()((_options, handler) => {
+      handlers.push(handler);
+      return false;
+    });
+    const origin = 'http://127.0.0.1:9';
+    for (let i = 0; i < 10_050; i++)
+      dispatch({ origin, path: `/${i}`, method: 'GET' }, { onRequestStart() {}, onResponseError() {} });
+    expect(await sample(9)).toMatchObject({ pending: 10_000 });
+    for (const h of handlers) h.onResponseError(null, new Error('gone'));
+    expect(await sample(9)).toMatchObject({ pending: 0 });
+  });
+
+  it('a meter provider that throws never breaks a request through the interceptor', async () => {
+    const throwing = (): never => {
+      throw new Error('metrics are broken');
+    };
+    stop = instrumentHttpClient({
+      tracerProvider: telemetry.tracerProvider,
+      meterProvider: { getMeter: throwing } as MeterProvider,
+    });
+    const pool = new Pool(echo.url, { connections: 1 }).compose(otelUndiciInterceptor());
+    const bodies = await Promise.all(
+      [1, 2, 3].map((i) => pool.request({ path: `/${i}`, method: 'GET' }).then((r) => r.body.text())),
+    );
+    expect(bodies).toEqual(['GET /1  ', 'GET /2  ', 'GET /3  ']);
+    expect(await telemetry.waitForSpans(3)).toHaveLength(3);
+    await pool.close();
   });
 });
