@@ -5,7 +5,9 @@ import {
   type AnyFunction,
   ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
   bindToContext,
+  callInContext,
   callWithSpan,
+  clockNow,
   defineHidden as define,
   endingCallback,
   type PoolReading,
@@ -415,14 +417,14 @@ function tracedGetConnection(
   // already bound and measured.
   if (typeof cb !== 'function' || boundCallbacks.has(cb)) return original.apply(self, args);
   const caller = context.active();
-  const startedAt = performance.now();
+  const startedAt = clockNow();
   let settled = false;
   const wrapped = function tracedGetConnectionCallback(this: unknown, ...cbArgs: unknown[]): unknown {
     if (!settled) {
       settled = true;
       settle(state, startedAt, cbArgs[0], cbArgs[1]);
     }
-    return context.with(caller, cb as AnyFunction, this, ...cbArgs);
+    return callInContext(caller, cb as AnyFunction, this, cbArgs);
   };
   boundCallbacks.add(wrapped);
   let before = -1;

@@ -5,7 +5,9 @@ import {
   type AnyFunction,
   ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
   bindToContext,
+  callInContext,
   callWithSpan,
+  clockNow,
   defineHidden as define,
   endingCallback,
   endWhenSettled,
@@ -307,7 +309,7 @@ function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
   const originalNewClient = p.newClient;
   if (typeof originalNewClient === 'function') {
     define(p, 'newClient', function newClient(this: unknown, ...args: unknown[]): unknown {
-      const startedAt = performance.now();
+      const startedAt = clockNow();
       const result = (originalNewClient as AnyFunction).apply(this, args);
       try {
         const clients = read(this, '_clients');
@@ -338,7 +340,7 @@ function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
  */
 function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, args: unknown[]): unknown {
   const caller = context.active();
-  const startedAt = performance.now();
+  const startedAt = clockNow();
   let settled = false;
   const settle = (error: unknown, client: unknown): void => {
     if (settled) return;
@@ -357,7 +359,7 @@ function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, a
     const out = [...args];
     out[0] = function tracedConnectCallback(this: unknown, ...cbArgs: unknown[]): unknown {
       settle(cbArgs[0], cbArgs[1]);
-      return context.with(caller, cb as AnyFunction, this, ...cbArgs);
+      return callInContext(caller, cb as AnyFunction, this, cbArgs);
     };
     return original.apply(self, out);
   }

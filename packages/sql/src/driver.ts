@@ -48,7 +48,9 @@ export {
 export type { AnyFunction } from './driver/wrapper.js';
 export {
   bindToContext,
+  callInContext,
   callWithSpan,
+  clockNow,
   defineHidden,
   endingCallback,
   endWhenSettled,

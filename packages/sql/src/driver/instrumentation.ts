@@ -25,6 +25,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
 } from './semconv.js';
+import { clockNow } from './wrapper.js';
 
 const CACHE_MAX_ENTRIES = 256;
 const CACHE_MAX_TEXT = 8192;
@@ -89,29 +90,40 @@ export class SqlInstrumentation<Q extends SqlQuery> {
   readonly driver: SqlDriver;
   readonly diag: RateLimitedDiag;
   readonly metrics: SqlPoolMetrics;
-  readonly #mode: SqlQueryTextMode;
-  readonly #maxText: number;
-  readonly #cache = new Map<string, SqlAnalysis>();
-  readonly #tracer: LazyTracer;
+  private readonly _mode: SqlQueryTextMode;
+  private readonly _maxText: number;
+  private readonly _tracer: LazyTracer;
+  /** Query shapes per connection (most instrumentations have one: the pool's, kept at hand). */
+  private readonly _shapes = new WeakMap<ConnectionInfo, ShapeCache>();
+  private _lastConnection: ConnectionInfo | undefined;
+  private _lastShapes: ShapeCache | undefined;
 
   constructor(driver: SqlDriver, options: SqlInstrumentationOptions<Q> | undefined) {
     this.driver = driver;
     this.options = { ...options };
     this.diag = new RateLimitedDiag(60_000, driver.scope);
-    this.#mode = this.options.queryText ?? 'auto';
-    this.#maxText = this.options.maxQueryTextLength ?? DEFAULT_MAX_QUERY_TEXT_LENGTH;
+    this._mode = this.options.queryText ?? 'auto';
+    this._maxText = this.options.maxQueryTextLength ?? DEFAULT_MAX_QUERY_TEXT_LENGTH;
     this.metrics = new SqlPoolMetrics(
       this.options.meterProvider,
       driver.scope,
       driver.version,
       driver.idleLimits,
     );
-    this.#tracer = new LazyTracer(this.options.tracerProvider, driver.scope, driver.version);
+    this._tracer = new LazyTracer(this.options.tracerProvider, driver.scope, driver.version);
   }
 
   /** The tracer, resolved lazily so an SDK registered after the wrapper is used. */
   tracer(): Tracer {
-    return this.#tracer.get();
+    return this._tracer.get();
+  }
+
+  /**
+   * Whether the tracer returned by the last {@link tracer} call is the API's no-op (no SDK): its
+   * spans record nothing and only repeat the parent's span context.
+   */
+  get tracerIsNoop(): boolean {
+    return this._tracer.noop;
   }
 
   /** Runs a user hook; a throw is contained and reported (rate-limited). */
@@ -119,20 +131,64 @@ export class SqlInstrumentation<Q extends SqlQuery> {
     callHook(this.diag, hook, fn, ...args);
   }
 
-  /** Text analysis in the driver's dialect, cached for repeated texts. */
+  /** Text analysis in the driver's dialect (not cached: see {@link shape}). */
   analyze(text: string, sanitize: boolean): SqlAnalysis {
-    const key = sanitize ? `s${text}` : `r${text}`;
-    const hit = this.#cache.get(key);
-    if (hit !== undefined) return hit;
-    const result = analyzeSql(text, sanitize, this.#maxText, this.driver.dialect);
-    if (text.length <= CACHE_MAX_TEXT) {
-      if (this.#cache.size >= CACHE_MAX_ENTRIES) {
-        const first = this.#cache.keys().next();
-        if (first.done !== true) this.#cache.delete(first.value);
+    return analyzeSql(text, sanitize, this._maxText, this.driver.dialect);
+  }
+
+  /**
+   * What every query with this text on this connection records the same way: span name, span
+   * and metric attributes. Cached per connection and text (parameterized queries mostly repeat),
+   * so a repeated query neither lexes its text nor builds its attribute objects again. The objects
+   * are shared: never mutated once built.
+   */
+  shape(query: SqlQuery, connection: ConnectionInfo): QueryShape {
+    let shapes = this._lastShapes;
+    if (this._lastConnection !== connection || shapes === undefined) {
+      shapes = this._shapes.get(connection);
+      if (shapes === undefined) {
+        shapes = { sanitized: new Map(), raw: new Map(), none: undefined };
+        this._shapes.set(connection, shapes);
       }
-      this.#cache.set(key, result);
+      this._lastConnection = connection;
+      this._lastShapes = shapes;
     }
-    return result;
+    const text = query.text;
+    if (text === undefined) {
+      if (shapes.none === undefined) shapes.none = this.#build(undefined, undefined, connection);
+      return shapes.none;
+    }
+    const sanitize = this.sanitizes(query);
+    const cache = sanitize === false ? shapes.raw : shapes.sanitized;
+    const hit = cache.get(text);
+    if (hit !== undefined) return hit;
+    const shape = this.#build(text, sanitize, connection);
+    if (text.length <= CACHE_MAX_TEXT) {
+      if (cache.size >= CACHE_MAX_ENTRIES) {
+        const first = cache.keys().next();
+        if (first.done !== true) cache.delete(first.value);
+      }
+      cache.set(text, shape);
+    }
+    return shape;
+  }
+
+  #build(text: string | undefined, sanitize: boolean | undefined, connection: ConnectionInfo): QueryShape {
+    const driver = this.driver;
+    const metric: Attributes = { [ATTR_DB_SYSTEM_NAME]: driver.system };
+    if (connection.namespace !== undefined) metric[ATTR_DB_NAMESPACE] = connection.namespace;
+    if (connection.address !== undefined) metric[ATTR_SERVER_ADDRESS] = connection.address;
+    if (connection.port !== undefined) metric[ATTR_SERVER_PORT] = connection.port;
+    const analysis = text !== undefined ? this.analyze(text, sanitize ?? true) : undefined;
+    if (analysis?.operation !== undefined) metric[ATTR_DB_OPERATION_NAME] = analysis.operation;
+    if (analysis?.collection !== undefined) metric[ATTR_DB_COLLECTION_NAME] = analysis.collection;
+    const span: Attributes = { ...metric };
+    if (driver.summaryAttribute && analysis?.summary !== undefined)
+      span[ATTR_DB_QUERY_SUMMARY] = analysis.summary;
+    if (analysis !== undefined && sanitize !== undefined && analysis.text.length > 0) {
+      span[ATTR_DB_QUERY_TEXT] = analysis.text;
+    }
+    return { name: driver.spanName(analysis, connection), spanAttributes: span, metricAttributes: metric };
   }
 
   /** Starts the telemetry of one query issued in `parent`. */
@@ -142,10 +198,23 @@ export class SqlInstrumentation<Q extends SqlQuery> {
 
   /** Whether query text gets sanitized under the configured mode (undefined: not recorded). */
   sanitizes(query: SqlQuery): boolean | undefined {
-    if (this.#mode === 'off') return undefined;
-    if (this.#mode === 'sanitize') return true;
+    if (this._mode === 'off') return undefined;
+    if (this._mode === 'sanitize') return true;
     return !hasValues(query.values);
   }
+}
+
+/** What the queries of one text on one connection record alike (shared objects: never mutated). */
+export interface QueryShape {
+  readonly name: string;
+  readonly spanAttributes: Attributes;
+  readonly metricAttributes: Attributes;
+}
+
+interface ShapeCache {
+  readonly sanitized: Map<string, QueryShape>;
+  readonly raw: Map<string, QueryShape>;
+  none: QueryShape | undefined;
 }
 
 /** A SqlInstrumentation of any driver's query type. */
@@ -156,49 +225,50 @@ export class SqlOperation {
   readonly span: Span | undefined;
   /** Rows counted by the driver wrapper (streamed and event-mode results). */
   rows = 0;
-  #ended = false;
-  readonly #owner: AnySqlInstrumentation;
-  readonly #startedAt: number;
-  readonly #metricAttributes: Attributes;
+  private _ended = false;
+  /** Whether the span goes into the context the driver runs in (not the API's no-op span). */
+  private _activates = false;
+  private readonly _owner: AnySqlInstrumentation;
+  private readonly _startedAt: number;
+  private readonly _metricAttributes: Attributes;
 
   constructor(owner: AnySqlInstrumentation, parent: Context, query: SqlQuery, connection: ConnectionInfo) {
-    this.#owner = owner;
-    this.#startedAt = performance.now();
-    const driver = owner.driver;
-    const attributes: Attributes = { [ATTR_DB_SYSTEM_NAME]: driver.system };
-    if (connection.namespace !== undefined) attributes[ATTR_DB_NAMESPACE] = connection.namespace;
-    if (connection.address !== undefined) attributes[ATTR_SERVER_ADDRESS] = connection.address;
-    if (connection.port !== undefined) attributes[ATTR_SERVER_PORT] = connection.port;
-
-    let analysis: SqlAnalysis | undefined;
-    let sanitize: boolean | undefined;
-    if (query.text !== undefined) {
-      sanitize = owner.sanitizes(query);
-      analysis = owner.analyze(query.text, sanitize ?? true);
-      if (analysis.operation !== undefined) attributes[ATTR_DB_OPERATION_NAME] = analysis.operation;
-      if (analysis.collection !== undefined) attributes[ATTR_DB_COLLECTION_NAME] = analysis.collection;
-    }
-    this.#metricAttributes = { ...attributes };
-
+    this._owner = owner;
+    this._startedAt = clockNow();
+    const shape = owner.shape(query, connection);
+    this._metricAttributes = shape.metricAttributes;
     const options = owner.options;
     if (options.requireParentSpan === true && trace.getSpan(parent) === undefined) {
       this.span = undefined;
       return;
     }
-    if (driver.summaryAttribute && analysis?.summary !== undefined)
-      attributes[ATTR_DB_QUERY_SUMMARY] = analysis.summary;
-    if (analysis !== undefined && sanitize !== undefined && analysis.text.length > 0) {
-      attributes[ATTR_DB_QUERY_TEXT] = analysis.text;
+    const tracer = owner.tracer();
+    let attributes: Attributes | undefined;
+    // No SDK: the span records nothing, its attributes need not be given.
+    if (!owner.tracerIsNoop) {
+      attributes = shape.spanAttributes;
+      if (options.captureParameters === true) {
+        attributes = { ...attributes };
+        addParameters(attributes, query.values);
+      }
     }
-    if (options.captureParameters === true) addParameters(attributes, query.values);
-    const name = driver.spanName(analysis, connection);
-    this.span = owner.tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+    this.span = tracer.startSpan(shape.name, { kind: SpanKind.CLIENT, attributes }, parent);
+    this._activates = attributes !== undefined;
     if (options.requestHook !== undefined)
       owner.call('requestHook', options.requestHook, this.span, query as never);
   }
 
+  /**
+   * `caller` with this query's span active. With no SDK, `caller` itself: the API's no-op span
+   * only repeats the parent's span context, which `caller` already carries (or no span at all),
+   * and a context of its own would be one more Map and three closures for the same content.
+   */
+  activeIn(caller: Context): Context {
+    return this._activates ? trace.setSpan(caller, this.span as Span) : caller;
+  }
+
   get ended(): boolean {
-    return this.#ended;
+    return this._ended;
   }
 
   /**
@@ -206,16 +276,16 @@ export class SqlOperation {
    * returned or passed to its callback.
    */
   end(error: unknown, result?: unknown, fields?: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    const owner = this.#owner;
+    if (this._ended) return;
+    this._ended = true;
+    const owner = this._owner;
     try {
       const span = this.span;
       const failed = error !== undefined && error !== null;
-      const metricAttributes = this.#metricAttributes;
+      let metricAttributes = this._metricAttributes;
       if (failed) {
         const facts = owner.driver.errorFacts(error);
-        metricAttributes[ATTR_ERROR_TYPE] = facts.type;
+        metricAttributes = { ...metricAttributes, [ATTR_ERROR_TYPE]: facts.type };
         if (facts.statusCode !== undefined) metricAttributes[ATTR_DB_RESPONSE_STATUS_CODE] = facts.statusCode;
         if (span?.isRecording() === true) {
           span.setAttribute(ATTR_ERROR_TYPE, facts.type);
@@ -234,7 +304,7 @@ export class SqlOperation {
         if (hook !== undefined) owner.call('responseHook', hook, span, failed ? undefined : result);
         span.end();
       }
-      owner.metrics.get().duration.record((performance.now() - this.#startedAt) / 1000, metricAttributes);
+      owner.metrics.get().duration.record((clockNow() - this._startedAt) / 1000, metricAttributes);
     } catch (e) {
       owner.diag.error('end', 'could not end the query span cleanly', e);
     }

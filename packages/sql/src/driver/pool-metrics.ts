@@ -84,18 +84,18 @@ interface Registration {
  * m.get().duration.record(0.002, { 'db.system.name': 'postgresql' });
  */
 export class SqlPoolMetrics {
-  readonly #explicit: MeterProvider | undefined;
+  private readonly _explicit: MeterProvider | undefined;
   readonly #scope: string;
   readonly #version: string;
   readonly #idleLimits: boolean;
-  #provider: MeterProvider | undefined;
-  #instruments: SqlInstruments | undefined;
+  private _provider: MeterProvider | undefined;
+  private _instruments: SqlInstruments | undefined;
   #registration: Registration | undefined;
   readonly #pools = new Set<ObservedPool>();
 
   /** `idleLimits`: whether the driver reports `.idle.max` and `.idle.min` (the instruments exist). */
   constructor(explicit: MeterProvider | undefined, scope: string, version: string, idleLimits: boolean) {
-    this.#explicit = explicit;
+    this._explicit = explicit;
     this.#scope = scope;
     this.#version = version;
     this.#idleLimits = idleLimits;
@@ -111,16 +111,16 @@ export class SqlPoolMetrics {
       idle: { [ATTR_DB_CLIENT_CONNECTION_POOL_NAME]: name, [ATTR_DB_CLIENT_CONNECTION_STATE]: 'idle' },
       used: { [ATTR_DB_CLIENT_CONNECTION_POOL_NAME]: name, [ATTR_DB_CLIENT_CONNECTION_STATE]: 'used' },
     });
-    if (this.#instruments !== undefined && this.#registration === undefined) {
-      this.#register((this.#provider as MeterProvider).getMeter(this.#scope, this.#version));
+    if (this._instruments !== undefined && this.#registration === undefined) {
+      this.#register((this._provider as MeterProvider).getMeter(this.#scope, this.#version));
     }
     this.get();
   }
 
   /** The instruments of the current meter provider. */
   get(): SqlInstruments {
-    const provider = this.#explicit ?? metrics.getMeterProvider();
-    if (provider === this.#provider && this.#instruments !== undefined) return this.#instruments;
+    const provider = this._explicit ?? metrics.getMeterProvider();
+    if (provider === this._provider && this._instruments !== undefined) return this._instruments;
     this.#unregister();
     const meter = provider.getMeter(this.#scope, this.#version);
     const seconds = (name: string, description: string): Histogram<Attributes> =>
@@ -149,8 +149,8 @@ export class SqlPoolMetrics {
         unit: '{timeout}',
       }),
     };
-    this.#instruments = instruments;
-    this.#provider = provider;
+    this._instruments = instruments;
+    this._provider = provider;
     if (this.#pools.size > 0) this.#register(meter);
     return instruments;
   }
