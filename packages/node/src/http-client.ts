@@ -634,6 +634,7 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
     },
     dispatched(entry, threw) {
       try {
+        entries.leave(entry);
         if (threw) entries.drop(entry);
         else entries.defer(entry);
       } catch (error) {

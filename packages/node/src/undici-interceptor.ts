@@ -107,7 +107,7 @@ export function otelUndiciInterceptor(): UndiciInterceptor {
         if (entry !== undefined) wrapped = wrap(handler, bridge, entry);
       } catch (error) {
         rateLimitedDiag('warn', 'undici-interceptor', 'tracking a request entering undici failed', error);
-        if (entry !== undefined) bridge.settle(entry);
+        if (entry !== undefined) bridge.dispatched(entry, true);
         entry = undefined;
       }
       if (entry === undefined || wrapped === undefined) return dispatch(options, handler);

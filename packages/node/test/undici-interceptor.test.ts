@@ -250,6 +250,27 @@ describe('otelUndiciInterceptor() on an undici 8 Pool', () => {
     await agent.close();
   });
 
+  it('two composed pools, identical requests: one created at once takes its own entry, not the one queued elsewhere', async () => {
+    const a = new Pool(slow.url, { connections: 1 }).compose(otelUndiciInterceptor());
+    const b = new Pool(slow.url, { connections: 1 }).compose(otelUndiciInterceptor());
+    const get = (d: Dispatcher) => d.request({ path: '/same', method: 'GET' }).then((r) => r.body.text());
+    await Promise.all([get(a), get(b)]); // both connections open and idle
+    install();
+    const first = get(a);
+    const queued = get(a); // waits behind it
+    await sleep(DELAY / 2);
+    const other = get(b); // b has a free connection: created inside its own dispatch()
+    await Promise.all([first, queued, other]);
+    const [, middle, last] = (await telemetry.waitForSpans(3)).sort(
+      (x, y) => millis(x.startTime) - millis(y.startTime),
+    );
+    // b's request (entered last) did not wait; a's second one waited for a's first response.
+    expect(last?.attributes[WAIT]).toBeLessThan(0.05);
+    expect(middle?.attributes[WAIT]).toBeGreaterThanOrEqual((DELAY - 30) / 1000);
+    await a.close();
+    await b.close();
+  });
+
   it('requests aborted while queued stop waiting at once; no span, no wait time for them', async () => {
     const pool = new Pool(slow.url, { connections: 1 }).compose(otelUndiciInterceptor());
     install();

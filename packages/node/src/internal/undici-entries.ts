@@ -4,10 +4,12 @@
 //
 // How an entry finds its request: undici creates the `Request` from the very `opts` the interceptor
 // passed on, but keeps neither that object nor anything that identifies it, and publishes only the
-// `Request`. Its `origin`, `method` and `path` come from those `opts`, and a Pool hands queued
-// requests to its connections in the order they came (`FixedQueue`, first in first out), so the
-// `undici:request:create` event takes the oldest waiting entry with the same method, path (without
-// the query) and origin. Two identical requests waiting at once are interchangeable for that; a
+// `Request`. Its `origin`, `method` and `path` come from those `opts`. A request created while its
+// own `dispatch()` runs (a connection was free) takes its own entry, handed over synchronously.
+// Otherwise a Pool hands queued requests to its connections in the order they came (`FixedQueue`,
+// first in first out), so the `undici:request:create` event takes the oldest waiting entry with the
+// same method, path (without the query) and origin. Two identical requests waiting at once are
+// interchangeable for that; a
 // request that never gets created (aborted in the queue, the pool destroyed, answered by a cache
 // interceptor below) gives its entry up on the first call to its handler, or when its `dispatch()`
 // throws.
@@ -61,22 +63,44 @@ export function entryKey(method: unknown, path: unknown): string {
 /** The waiting entries, oldest first per key. */
 export class UndiciEntries {
   private readonly byKey = new Map<string, UndiciEntry[]>();
+  /** Entries whose `dispatch()` is running, innermost last. */
+  private readonly dispatching: UndiciEntry[] = [];
   size = 0;
 
+  /** A request entered and its `dispatch()` starts. */
   add(entry: UndiciEntry): void {
     const list = this.byKey.get(entry.key);
     if (list === undefined) this.byKey.set(entry.key, [entry]);
     else list.push(entry);
     this.size++;
     if (entry.dest !== undefined) entry.dest.entered++;
+    this.dispatching.push(entry);
   }
 
-  /** The oldest waiting entry for a created request, now `created`. */
+  /** Its `dispatch()` returned (or threw). */
+  leave(entry: UndiciEntry): void {
+    const stack = this.dispatching;
+    if (stack[stack.length - 1] === entry) stack.pop();
+    else {
+      const index = stack.lastIndexOf(entry);
+      if (index !== -1) stack.splice(index, 1);
+    }
+  }
+
+  /** The waiting entry of a created request, now `created`. */
   take(origin: unknown, method: unknown, path: unknown): UndiciEntry | undefined {
     const key = entryKey(method, path);
     const list = this.byKey.get(key);
     if (list === undefined) return undefined;
-    const index = list.findIndex((e) => e.origin === undefined || e.origin === origin);
+    const matches = (e: UndiciEntry): boolean =>
+      e.state === 0 && e.key === key && (e.origin === undefined || e.origin === origin);
+    // Created inside its own dispatch(): that entry, whatever waits in other queues.
+    let index = -1;
+    for (let i = this.dispatching.length - 1; i >= 0 && index === -1; i--) {
+      const current = this.dispatching[i] as UndiciEntry;
+      if (matches(current)) index = list.indexOf(current);
+    }
+    if (index === -1) index = list.findIndex(matches);
     if (index === -1) return undefined;
     const entry = list[index] as UndiciEntry;
     this.remove(list, index, key);
