@@ -1,6 +1,6 @@
 import { errorMonitor } from 'node:events';
 import type { Context } from '@opentelemetry/api';
-import { context, createContextKey, diag } from '@opentelemetry/api';
+import { context, diag } from '@opentelemetry/api';
 import {
   type AnyFunction,
   ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
@@ -36,15 +36,18 @@ import { validateMysql2Options } from './options.js';
 
 /** Marks an instrumented core object (a `Symbol.for` key, so two copies of the package agree). */
 const INSTRUMENTED = Symbol.for('tracewire.mysql2.instrumented');
-/** The pool.execute in progress, so the pool's own connection.execute does not open a second span. */
-const POOL_EXECUTE = createContextKey('tracewire.mysql2.pool-execute');
+/** A pooled connection's ConnectionState. */
+const STATE = Symbol.for('tracewire.mysql2.connection-state');
+/** Marks getConnection callbacks already bound to their caller's context (mysql2 re-submits them). */
+const BOUND = Symbol.for('tracewire.mysql2.bound-callback');
 /**
- * Query commands created by a traced pool.query (already traced): their connection lets them by.
- * The value is the operation when it runs in event mode (the connection must end it if it dies).
+ * The pool.query or pool.execute being called. mysql2's pool calls `getConnection` synchronously
+ * in both, then, in its callback, `connection.query(command)` or `connection.execute(sql, ...)`,
+ * which must not open a second span: the getConnection wrapper takes the claim from here and
+ * hands it to the connection for the duration of that callback. (No WeakMap entry or context of
+ * its own per query.)
  */
-const poolCommands = new WeakMap<object, Operation | undefined>();
-/** getConnection callbacks already bound to their caller's context (mysql2 re-submits them). */
-const boundCallbacks = new WeakSet<object>();
+let pendingClaim: PoolClaim | undefined;
 
 /**
  * What `traceMysql2` accepts: a mysql2 `Pool`, `Connection`, `PoolConnection` or `PoolCluster`, or
@@ -52,9 +55,15 @@ const boundCallbacks = new WeakSet<object>();
  */
 export type Mysql2Traceable = object;
 
-interface PoolExecuteMarker {
+/** What a pool's own call on its connection looks like. */
+interface PoolClaim {
+  readonly method: 'query' | 'execute';
+  /** execute: the text (mysql2 passes it on as it came). */
   readonly sql: unknown;
-  claimed: boolean;
+  /** query: the Query command pool.query created and returned. */
+  command: object | undefined;
+  /** An event-mode operation (the connection must end it if it dies). */
+  readonly op: Operation | undefined;
 }
 
 interface PoolState {
@@ -68,6 +77,10 @@ interface ConnectionState {
   readonly info: ConnectionInfo;
   /** Event-mode operations in flight (no callback): ended if the connection dies under them. */
   readonly open: Set<Operation>;
+  /** The pool's own call to come, while the pool's getConnection callback runs. */
+  claim: PoolClaim | undefined;
+  /** When a pooled connection was handed out (its use time runs until release or destroy). */
+  acquiredAt: number | undefined;
 }
 
 type Target =
@@ -160,8 +173,11 @@ function instrumentConnection(conn: object, inst: Mysql2Instrumentation, pool: P
     inst,
     info: pool?.info ?? connectionFromConfig(read(conn, 'config')),
     open: new Set(),
+    claim: undefined,
+    acquiredAt: undefined,
   };
   define(conn, INSTRUMENTED, inst);
+  define(conn, STATE, state);
   for (const method of ['query', 'execute'] as const) {
     const original = c[method] as AnyFunction;
     define(
@@ -183,7 +199,11 @@ function instrumentConnection(conn: object, inst: Mysql2Instrumentation, pool: P
         method,
         {
           [method](this: unknown, ...args: unknown[]): unknown {
-            pool.timer.returned(this);
+            const acquiredAt = state.acquiredAt;
+            if (acquiredAt !== undefined) {
+              state.acquiredAt = undefined;
+              pool.timer.record('useTime', acquiredAt);
+            }
             return (original as AnyFunction).apply(this, args);
           },
         }[method],
@@ -227,22 +247,20 @@ function tracedConnectionCall(
   const sql = args[0];
   // mysql2 throws synchronously for these; let it, untouched.
   if (sql === null || sql === undefined) return original.apply(self, args);
+  const claim = state.claim;
+  if (claim !== undefined && claim.method === method) {
+    const own =
+      method === 'execute'
+        ? claim.sql === sql
+        : claim.command === sql || (claim.command === undefined && typeof sql === 'object');
+    if (own) {
+      // The pool's own call: its span is already open.
+      state.claim = undefined;
+      if (claim.op !== undefined) track(state, claim.op);
+      return original.apply(self, args);
+    }
+  }
   const caller = context.active();
-  if (method === 'query' && typeof sql === 'object') {
-    if (poolCommands.has(sql)) {
-      // pool.query's own call: its span is already open.
-      const pooled = poolCommands.get(sql);
-      if (pooled !== undefined) track(state, pooled);
-      return original.apply(self, args);
-    }
-  }
-  if (method === 'execute') {
-    const marker = caller.getValue(POOL_EXECUTE) as PoolExecuteMarker | undefined;
-    if (marker !== undefined && !marker.claimed && marker.sql === sql) {
-      marker.claimed = true;
-      return original.apply(self, args);
-    }
-  }
   const inst = state.inst;
   let op: Operation;
   let callArgs = args;
@@ -415,18 +433,33 @@ function tracedGetConnection(
   const cb = args[0];
   // mysql2 re-submits a queued callback itself (after a reset or a removed connection): it is
   // already bound and measured.
-  if (typeof cb !== 'function' || boundCallbacks.has(cb)) return original.apply(self, args);
+  if (typeof cb !== 'function' || (cb as unknown as Record<symbol, unknown>)[BOUND] === true)
+    return original.apply(self, args);
   const caller = context.active();
   const startedAt = clockNow();
+  // pool.query/execute's own getConnection: the pool's call on the connection is claimed.
+  const claim = pendingClaim;
+  pendingClaim = undefined;
   let settled = false;
   const wrapped = function tracedGetConnectionCallback(this: unknown, ...cbArgs: unknown[]): unknown {
+    const conn = cbArgs[1];
     if (!settled) {
       settled = true;
-      settle(state, startedAt, cbArgs[0], cbArgs[1]);
+      settle(state, startedAt, cbArgs[0], conn);
     }
-    return callInContext(caller, cb as AnyFunction, this, cbArgs);
+    const connState =
+      claim !== undefined && typeof conn === 'object' && conn !== null
+        ? ((conn as Record<symbol, unknown>)[STATE] as ConnectionState | undefined)
+        : undefined;
+    if (connState === undefined) return callInContext(caller, cb as AnyFunction, this, cbArgs);
+    connState.claim = claim;
+    try {
+      return callInContext(caller, cb as AnyFunction, this, cbArgs);
+    } finally {
+      connState.claim = undefined;
+    }
   };
-  boundCallbacks.add(wrapped);
+  (wrapped as unknown as Record<symbol, unknown>)[BOUND] = true;
   let before = -1;
   try {
     before = queueOf(self)?.length ?? -1;
@@ -453,11 +486,12 @@ function settle(state: PoolState, startedAt: number, error: unknown, conn: unkno
   try {
     const failed = error !== undefined && error !== null;
     // mysql2 has no acquire timeout: the one timeout is connectTimeout on a new connection.
-    state.timer.waited(startedAt, failed && read(error, 'code') === 'ETIMEDOUT');
+    const now = state.timer.waited(startedAt, failed && read(error, 'code') === 'ETIMEDOUT');
     if (failed) return;
     if (typeof conn === 'object' && conn !== null && isCoreConnection(conn)) {
       instrumentConnection(conn, state.inst, state);
-      state.timer.acquired(conn);
+      const connState = (conn as Record<symbol, unknown>)[STATE] as ConnectionState | undefined;
+      if (connState !== undefined) connState.acquiredAt = now;
     }
   } catch (e) {
     state.inst.diag.error('connect', 'could not instrument a pool connection', e);
@@ -487,16 +521,28 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     inst.diag.error('query', 'could not instrument a pool query; it runs untraced', error);
     return original.apply(self, args);
   }
-  const result = callWithSpan(op, caller, original, self, callArgs);
-  if (typeof result === 'object' && result !== null) poolCommands.set(result, events ? op : undefined);
+  const claim: PoolClaim = {
+    method: 'query',
+    sql: undefined,
+    command: undefined,
+    op: events ? op : undefined,
+  };
+  pendingClaim = claim;
+  let result: unknown;
+  try {
+    result = callWithSpan(op, caller, original, self, callArgs);
+  } finally {
+    pendingClaim = undefined;
+  }
+  if (typeof result === 'object' && result !== null) claim.command = result;
   if (events) observeCommand(result, op, inst, caller);
   return result;
 }
 
 /**
  * pool.execute: one span from the call to the callback. The pool then calls `connection.execute`
- * with the same text in the context bound to its getConnection callback; the marker in that
- * context lets it through without a second span.
+ * with the same text in its getConnection callback; the claim (see `pendingClaim`) lets it
+ * through without a second span.
  */
 function tracedPoolExecute(state: PoolState, original: AnyFunction, self: unknown, args: unknown[]): unknown {
   const sql = args[0];
@@ -514,8 +560,12 @@ function tracedPoolExecute(state: PoolState, original: AnyFunction, self: unknow
     inst.diag.error('query', 'could not instrument a pool execute; it runs untraced', error);
     return original.apply(self, args);
   }
-  const marker: PoolExecuteMarker = { sql, claimed: false };
-  return callWithSpan(op, caller, original, self, callArgs, POOL_EXECUTE, marker);
+  pendingClaim = { method: 'execute', sql, command: undefined, op: undefined };
+  try {
+    return callWithSpan(op, caller, original, self, callArgs);
+  } finally {
+    pendingClaim = undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { errorMonitor } from 'node:events';
 import type { Context } from '@opentelemetry/api';
-import { context, createContextKey, diag } from '@opentelemetry/api';
+import { context, diag } from '@opentelemetry/api';
 import {
   type AnyFunction,
   ATTR_DB_CLIENT_CONNECTION_POOL_NAME,
@@ -43,17 +43,24 @@ import { validatePgOptions } from './options.js';
 const INSTRUMENTED = Symbol.for('tracewire.pg.instrumented');
 /** Marks a Submittable whose protocol hooks we wrapped. */
 const SUBMITTABLE = Symbol.for('tracewire.pg.submittable');
-/** The pool.query in progress, so the pool's own client.query does not open a second span. */
-const POOL_QUERY = createContextKey('tracewire.pg.pool-query');
+/**
+ * The pool.query being called: pg-pool's query calls `this.connect` synchronously, and the client
+ * it gets then runs the pool's own client.query, which must not open a second span. The connect
+ * wrapper takes the claim from here, and hands it to the client for the duration of the
+ * callback in which pg-pool makes that call (no context of its own for it: that is one Map and
+ * three closures per query).
+ */
+let pendingClaim: PoolQueryClaim | undefined;
+/** A client's claim while pg-pool's connect callback runs (a `Symbol.for` key: copies agree). */
+const CLAIM = Symbol.for('tracewire.pg.pool-query-claim');
 
 /** The shape `tracePg` accepts: a `pg.Pool`, `pg.Client` or anything with pg's `query`. */
 export interface PgQueryable {
   query: (...args: any[]) => any;
 }
 
-interface PoolQueryMarker {
+interface PoolQueryClaim {
   readonly text: unknown;
-  claimed: boolean;
 }
 
 interface PoolState {
@@ -134,6 +141,7 @@ function instrumentClient(client: PgQueryable, inst: PgInstrumentation, connecti
   if ((client as unknown as Record<symbol, unknown>)[INSTRUMENTED] !== undefined) return;
   const original = client.query as AnyFunction;
   define(client, INSTRUMENTED, inst);
+  define(client, CLAIM, undefined);
   define(client, 'query', function query(this: unknown, ...args: unknown[]): unknown {
     return tracedClientQuery(inst, original, this, connection, args);
   });
@@ -154,13 +162,16 @@ function tracedClientQuery(
     noteOfficialPgQuery();
     return original.apply(self, args);
   }
-  const caller = context.active();
-  const marker = caller.getValue(POOL_QUERY) as PoolQueryMarker | undefined;
-  if (marker !== undefined && !marker.claimed && marker.text === config) {
+  const claim =
+    typeof self === 'object' && self !== null
+      ? (self as Record<symbol, PoolQueryClaim | undefined>)[CLAIM]
+      : undefined;
+  if (claim !== undefined && claim.text === config) {
     // pool.query's own call: its span is already open.
-    marker.claimed = true;
+    (self as Record<symbol, unknown>)[CLAIM] = undefined;
     return original.apply(self, args);
   }
+  const caller = context.active();
 
   let op: Operation;
   let callArgs = args;
@@ -341,6 +352,9 @@ function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
 function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, args: unknown[]): unknown {
   const caller = context.active();
   const startedAt = clockNow();
+  // pool.query's own connect (synchronous in pg-pool's query): its client's query is claimed.
+  const claim = pendingClaim;
+  pendingClaim = undefined;
   let settled = false;
   const settle = (error: unknown, client: unknown): void => {
     if (settled) return;
@@ -359,7 +373,16 @@ function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, a
     const out = [...args];
     out[0] = function tracedConnectCallback(this: unknown, ...cbArgs: unknown[]): unknown {
       settle(cbArgs[0], cbArgs[1]);
-      return callInContext(caller, cb as AnyFunction, this, cbArgs);
+      const client = cbArgs[1];
+      if (claim === undefined || typeof client !== 'object' || client === null)
+        return callInContext(caller, cb as AnyFunction, this, cbArgs);
+      const c = client as Record<symbol, unknown>;
+      c[CLAIM] = claim;
+      try {
+        return callInContext(caller, cb as AnyFunction, this, cbArgs);
+      } finally {
+        c[CLAIM] = undefined;
+      }
     };
     return original.apply(self, out);
   }
@@ -380,7 +403,7 @@ function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, a
 /**
  * pool.query: one span from the call (so it covers waiting for a connection, and exists even when
  * none is ever obtained) to the result. The pool then calls `client.query` on its own client with
- * the same text: the marker in the context lets that call through without a second span.
+ * the same text: the claim (see `pendingClaim`) lets that call through without a second span.
  */
 function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown, args: unknown[]): unknown {
   const text = args[0];
@@ -417,8 +440,13 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     inst.diag.error('query', 'could not instrument a pool query; it runs untraced', error);
     return original.apply(self, args);
   }
-  const marker: PoolQueryMarker = { text: callArgs[0], claimed: false };
-  const result = callWithSpan(op, caller, original, self, callArgs, POOL_QUERY, marker);
+  pendingClaim = { text: callArgs[0] };
+  let result: unknown;
+  try {
+    result = callWithSpan(op, caller, original, self, callArgs);
+  } finally {
+    pendingClaim = undefined;
+  }
   if (mode === 'promise') endWhenSettled(inst, op, result, 'pool.query');
   return result;
 }

@@ -137,18 +137,23 @@ export class PoolTimer {
     this.attributes = attributes;
   }
 
-  /** Records the time since `startedAt` (a `clockNow()`) into one of the pool histograms. */
-  record(instrument: 'createTime' | 'useTime' | 'waitTime', startedAt: number): void {
+  /** Records the time since `startedAt` (a `clockNow()`) into one of the pool histograms; returns now. */
+  record(instrument: 'createTime' | 'useTime' | 'waitTime', startedAt: number): number {
+    const now = clock.now();
     try {
-      this.inst.metrics.get()[instrument].record((clock.now() - startedAt) / 1000, this.attributes);
+      this.inst.metrics.get()[instrument].record((now - startedAt) / 1000, this.attributes);
     } catch (error) {
       this.inst.diag.error('metrics', 'could not record a pool metric', error);
     }
+    return now;
   }
 
-  /** A request for a connection ended after waiting since `startedAt`; `timedOut`: the pool gave up. */
-  waited(startedAt: number, timedOut: boolean): void {
-    this.record('waitTime', startedAt);
+  /**
+   * A request for a connection ended after waiting since `startedAt`; `timedOut`: the pool gave
+   * up. Returns the time it ended (where a use time starts).
+   */
+  waited(startedAt: number, timedOut: boolean): number {
+    const now = this.record('waitTime', startedAt);
     if (timedOut) {
       try {
         this.inst.metrics.get().timeouts.add(1, this.attributes);
@@ -156,6 +161,7 @@ export class PoolTimer {
         this.inst.diag.error('metrics', 'could not record a pool metric', error);
       }
     }
+    return now;
   }
 
   /** A new connection started being created at `startedAt` (the first start counts). */
