@@ -4,7 +4,7 @@ import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, trace } from '@o
 import { census, setupSdk } from './sdk.mjs';
 
 const variant = process.env.VARIANT ?? 'bare';
-if (variant === 'tracewire' || variant === 'floor' || variant === 'floor-naive') setupSdk('on');
+if (variant === 'tracewire' || variant.startsWith('floor')) setupSdk('on');
 if (variant === 'tracewire-off') setupSdk('off');
 
 const require = createRequire(import.meta.url);
@@ -33,7 +33,7 @@ const metadataGetter = {
  * extracts nor enters the context at half-close, so the handler runs without the span (a child
  * span or log of the handler loses its trace); kept as `floor-naive` for comparison.
  */
-function floorInterceptor(naive) {
+function floorInterceptor(naive, full) {
   const tracer = trace.getTracer('floor');
   const meter = metrics.getMeter('floor');
   const duration = meter.createHistogram('rpc.server.call.duration', { unit: 's' });
@@ -52,7 +52,16 @@ function floorInterceptor(naive) {
           method,
           {
             kind: SpanKind.SERVER,
-            attributes: { 'rpc.system.name': 'grpc', 'rpc.method': method, 'server.address': '127.0.0.1' },
+            attributes: full
+              ? {
+                  'rpc.system.name': 'grpc',
+                  'rpc.method': method,
+                  'server.address': '127.0.0.1',
+                  'server.port': 50051,
+                  'network.peer.address': '127.0.0.1',
+                  'network.peer.port': 40000,
+                }
+              : { 'rpc.system.name': 'grpc', 'rpc.method': method, 'server.address': '127.0.0.1' },
           },
           parent,
         );
@@ -66,6 +75,7 @@ function floorInterceptor(naive) {
         next(listener);
       },
       sendStatus(status, next) {
+        if (full) span?.setAttribute('rpc.status_code', status.code === 0 ? 'OK' : 'UNKNOWN');
         span?.setAttribute('rpc.grpc.status_code', status.code);
         span?.end();
         duration.record((performance.now() - start) / 1000, {
@@ -84,6 +94,6 @@ const interceptors = [];
 if (variant.startsWith('tracewire')) {
   interceptors.push(otelGrpcServerInterceptor(conventions ? { metricConventions: conventions } : undefined));
 }
-if (variant === 'floor' || variant === 'floor-naive')
-  interceptors.push(floorInterceptor(variant === 'floor-naive'));
+if (variant === 'floor' || variant === 'floor-naive' || variant === 'floor-full')
+  interceptors.push(floorInterceptor(variant === 'floor-naive', variant === 'floor-full'));
 serveGrpc(interceptors, census);

@@ -65,6 +65,10 @@ const nodeFlags = [
   '--require',
   new URL('./instr-preload.cjs', import.meta.url).pathname,
   ...(FUNCTIONS ? ['--perf-basic-prof'] : []),
+  // INSTR_NODE_FLAGS: more V8/Node flags, e.g. `--single-threaded` (no background compiler: the
+  // count no longer depends on how much CPU the machine leaves the compiler threads; use a longer
+  // INSTR_WARMUP so that the window runs optimized code).
+  ...(process.env.INSTR_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
 ];
 const child = spawn(
   'valgrind',

@@ -1,7 +1,8 @@
 // SDK set-up shared by the benchmark servers: the 3.x line, a BatchSpanProcessor whose exporter
 // discards (but counts, for the census) and a periodic metric reader whose exporter discards.
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import {
   AlwaysOffSampler,
@@ -47,6 +48,11 @@ export function setupSdk(sampling = 'on') {
   const manager = new AsyncLocalStorageContextManager();
   manager.enable();
   context.setGlobalContextManager(manager);
+  // What NodeSDK registers by default: the floors' `propagation.extract` then does real work, as
+  // every instrumentation's does in a real service (without it, the global propagator is a no-op).
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
   const tracerProvider = new TracerProvider({
     sampler: sampling === 'off' ? new AlwaysOffSampler() : new AlwaysOnSampler(),
     spanProcessors: [countingProcessor, new BatchSpanProcessor({ exporter: spanExporter })],

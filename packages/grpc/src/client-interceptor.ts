@@ -1,12 +1,4 @@
-import type {
-  Interceptor,
-  InterceptorOptions,
-  Listener,
-  Metadata,
-  NextCall,
-  Requester,
-  StatusObject,
-} from '@grpc/grpc-js';
+import type { Interceptor, InterceptorOptions, Metadata, NextCall, StatusObject } from '@grpc/grpc-js';
 import { InterceptingCall } from '@grpc/grpc-js';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -95,9 +87,12 @@ export function otelGrpcClientInterceptor(options?: OtelGrpcClientOptions): Inte
     callOptions: InterceptorOptions,
     nextCall: NextCall,
   ): InterceptingCall {
-    let call: ClientCall | undefined;
+    // A66 `grpc.client.call.duration` starts here, before the calls below are made.
+    const startedAt = performance.now();
+    const parent = context.active();
+    let info: MethodInfo | undefined;
     try {
-      call = owner.prepare(callOptions);
+      info = owner.prepare(callOptions, parent);
     } catch (error) {
       owner.diag.error(
         'client-start',
@@ -106,9 +101,18 @@ export function otelGrpcClientInterceptor(options?: OtelGrpcClientOptions): Inte
       );
     }
     const next = nextCall(callOptions);
-    if (call === undefined) return new InterceptingCall(next);
-    call.call = next;
-    return new InterceptingCall(next, call.requester);
+    if (info === undefined) return new InterceptingCall(next);
+    const definition = callOptions.method_definition;
+    const call = new ClientCall(
+      next,
+      owner,
+      info,
+      callKind(definition.requestStream, definition.responseStream),
+      parent,
+      startedAt,
+    );
+    if (owner.grpcMetrics) call.measure(definition as unknown as SerializingDefinition);
+    return call;
   };
 }
 
@@ -144,24 +148,15 @@ class ClientInstrumentation extends GrpcInstrumentation {
     if (endpoint.port !== undefined) attributes[ATTR_SERVER_PORT] = endpoint.port;
   }
 
-  /** Returns the telemetry of a new call, or undefined when the call is not traced. */
-  prepare(callOptions: InterceptorOptions): ClientCall | undefined {
-    const parent = context.active();
+  /** The method of a new call to trace (marking its options), or undefined when it is not traced. */
+  prepare(callOptions: InterceptorOptions, parent: Context): MethodInfo | undefined {
     if (parent.getValue(SUPPRESS_TRACING_KEY) === true) return undefined;
     const marks = callOptions as unknown as Record<symbol, unknown>;
     if (marks[CLIENT_CALL] !== undefined) return undefined;
-    const definition = callOptions.method_definition;
-    const info = this.methods.get(definition.path);
+    const info = this.methods.get(callOptions.method_definition.path);
     if (this.isIgnored(info)) return undefined;
     marks[CLIENT_CALL] = true;
-    const call = new ClientCall(
-      this,
-      info,
-      callKind(definition.requestStream, definition.responseStream),
-      parent,
-    );
-    if (this.grpcMetrics) call.measure(definition as unknown as SerializingDefinition);
-    return call;
+    return info;
   }
 
   /**
@@ -206,56 +201,91 @@ class ClientInstrumentation extends GrpcInstrumentation {
   }
 }
 
-/** The telemetry of one client call. */
-class ClientCall {
-  // Named (TypeScript `private`) fields, not `#private` ones: V8 defines each private field of a
-  // new object through a keyed store (about 2.5k instructions per call on the server side).
-  readonly requester: Requester;
-  /** The next call in the chain (for the peer address). */
-  call: { getPeer(): string } | undefined;
-  private readonly _owner: ClientInstrumentation;
-  private readonly _info: MethodInfo;
-  private readonly _kind: GrpcCallKind;
-  private readonly _parent: Context;
-  private _span: Span | undefined;
-  private _instruments: RpcInstruments | undefined;
-  private _startedAt = 0;
-  /** When the interceptor was invoked (A66 `grpc.client.call.duration` starts before serialization). */
-  private readonly _callStartedAt: number = performance.now();
-  private _ended = false;
-  /** A66 message sizes (bytes, serialized); -1: not measured. */
-  private _sentBytes = -1;
-  private _rcvdBytes = -1;
+/** The call below this one: what `nextCall(options)` returns. */
+type InterceptingCallInterface = ReturnType<NextCall>;
+/** The listener the caller (or the interceptor above) starts a call with. */
+type UpperListener = Partial<ClientListener>;
+type ClientListener = NonNullable<Parameters<InterceptingCall['start']>[1]>;
 
-  constructor(owner: ClientInstrumentation, info: MethodInfo, kind: GrpcCallKind, parent: Context) {
-    this._owner = owner;
-    this._info = info;
-    this._kind = kind;
-    this._parent = parent;
-    // Listeners declare their `next` parameter: grpc-js tells listener shapes apart by arity.
-    const listener: Listener = {
-      onReceiveMetadata: (metadata: Metadata, next: (metadata: Metadata) => void): void => {
-        this.#capture(ATTR_RPC_RESPONSE_METADATA_PREFIX, metadata);
-        context.with(parent, next, undefined, metadata);
-      },
-      onReceiveMessage: (message: unknown, next: (message: unknown) => void): void => {
-        context.with(parent, next, undefined, message);
-      },
-      onReceiveStatus: (status: StatusObject, next: (status: StatusObject) => void): void => {
-        // End first: the caller's callback may look at the finished span.
-        this.#end(status);
-        context.with(parent, next, undefined, status);
-      },
-    };
-    this.requester = {
-      start: (
-        metadata: Metadata,
-        _listener: unknown,
-        next: (metadata: Metadata, listener: Listener) => void,
-      ): void => {
-        next(this.#begin(metadata), listener);
-      },
-    };
+/**
+ * The telemetry of one client call, as an intercepting call that is its own listener: grpc-js's
+ * `InterceptingCall` (every other method inherited, on any version) whose `start` begins the span
+ * and hands this object to the call below as the listener, passing each event on to the caller's
+ * listener in the caller's context. Compared with an `InterceptingCall` built from a requester and
+ * a listener (grpc-js copies and binds their functions, so they must be per-call closures), a call
+ * allocates one object instead of about a dozen. Fields are `declare`d and set in the constructor
+ * only (a class field would be defined, then assigned again), prefixed `tw` so they never meet a
+ * field of grpc-js's.
+ */
+class ClientCall extends InterceptingCall implements ClientListener {
+  /** The next call in the chain (also for the peer address). */
+  declare private readonly twNext: InterceptingCallInterface;
+  declare private readonly twOwner: ClientInstrumentation;
+  declare private readonly twInfo: MethodInfo;
+  declare private readonly twKind: GrpcCallKind;
+  declare private readonly twParent: Context;
+  /** When the interceptor was invoked (A66 `grpc.client.call.duration` starts before serialization). */
+  declare private readonly twCallStartedAt: number;
+  declare private twUpper: UpperListener | undefined;
+  declare private twSpan: Span | undefined;
+  declare private twInstruments: RpcInstruments | undefined;
+  declare private twStartedAt: number;
+  declare private twEnded: boolean;
+  /** A66 message sizes (bytes, serialized); -1: not measured. */
+  declare private twSentBytes: number;
+  declare private twRcvdBytes: number;
+
+  constructor(
+    next: InterceptingCallInterface,
+    owner: ClientInstrumentation,
+    info: MethodInfo,
+    kind: GrpcCallKind,
+    parent: Context,
+    callStartedAt: number,
+  ) {
+    super(next);
+    // Every field set here, in one order: one object shape for every call.
+    this.twNext = next;
+    this.twOwner = owner;
+    this.twInfo = info;
+    this.twKind = kind;
+    this.twParent = parent;
+    this.twCallStartedAt = callStartedAt;
+    this.twUpper = undefined;
+    this.twSpan = undefined;
+    this.twInstruments = undefined;
+    this.twStartedAt = 0;
+    this.twEnded = false;
+    this.twSentBytes = -1;
+    this.twRcvdBytes = -1;
+  }
+
+  override start(metadata: Metadata, listener?: UpperListener): void {
+    this.twUpper = listener;
+    this.twNext.start(this.twBegin(metadata), this);
+  }
+
+  // --- events from the call below, passed on to the caller's listener in the caller's context ---
+
+  onReceiveMetadata(metadata: Metadata): void {
+    this.twCapture(ATTR_RPC_RESPONSE_METADATA_PREFIX, metadata);
+    const upper = this.twUpper;
+    const fn = upper?.onReceiveMetadata;
+    if (fn !== undefined) context.with(this.twParent, fn, upper, metadata);
+  }
+
+  onReceiveMessage(message: unknown): void {
+    const upper = this.twUpper;
+    const fn = upper?.onReceiveMessage;
+    if (fn !== undefined) context.with(this.twParent, fn, upper, message);
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    // End first: the caller's callback may look at the finished span.
+    this.twEnd(status);
+    const upper = this.twUpper;
+    const fn = upper?.onReceiveStatus;
+    if (fn !== undefined) context.with(this.twParent, fn, upper, status);
   }
 
   /**
@@ -273,41 +303,42 @@ class ClientCall {
       const deserialize = definition.responseDeserialize;
       if (typeof serialize !== 'function' || typeof deserialize !== 'function') return;
       marks[SIZED] = true;
-      this._sentBytes = 0;
-      this._rcvdBytes = 0;
+      this.twSentBytes = 0;
+      this.twRcvdBytes = 0;
       definition.requestSerialize = (value: unknown): Buffer => {
         const out = serialize(value);
-        if (this._sentBytes >= 0 && !this._ended) {
+        if (this.twSentBytes >= 0 && !this.twEnded) {
           const size = byteLength(out);
-          this._sentBytes = size < 0 ? -1 : this._sentBytes + size;
+          this.twSentBytes = size < 0 ? -1 : this.twSentBytes + size;
         }
         return out;
       };
       definition.responseDeserialize = (bytes: Buffer): unknown => {
-        if (this._rcvdBytes >= 0 && !this._ended) {
+        if (this.twRcvdBytes >= 0 && !this.twEnded) {
           const size = byteLength(bytes);
-          this._rcvdBytes = size < 0 ? -1 : this._rcvdBytes + size;
+          this.twRcvdBytes = size < 0 ? -1 : this.twRcvdBytes + size;
         }
         return deserialize(bytes);
       };
     } catch {
-      this._sentBytes = -1;
-      this._rcvdBytes = -1;
+      this.twSentBytes = -1;
+      this.twRcvdBytes = -1;
     }
   }
 
   /** Starts the span and returns the metadata to send: a copy carrying the span's context. */
-  #begin(metadata: Metadata): Metadata {
-    const owner = this._owner;
+  private twBegin(metadata: Metadata): Metadata {
+    const owner = this.twOwner;
     let out = metadata;
     try {
-      const info = this._info;
-      this._startedAt = performance.now();
+      const info = this.twInfo;
+      const parent = this.twParent;
+      this.twStartedAt = performance.now();
       // Inside another instrumentation's CLIENT span (the patched client methods of
       // @opentelemetry/instrumentation-grpc start one and call grpc-js in it), with
       // `officialClientSpan: 'reuse'`: that span is the call's; this call makes none and sends its
       // context. A non-recording stand-in keeps the rest of the call's bookkeeping uniform.
-      const active = trace.getSpan(this._parent);
+      const active = trace.getSpan(parent);
       const shared = owner.reuseOfficial && active !== undefined && spanKindOf(active) === SpanKind.CLIENT;
       let span: Span;
       if (shared) {
@@ -318,11 +349,11 @@ class ClientCall {
           .startSpan(
             info.spanName,
             { kind: SpanKind.CLIENT, attributes: owner.spanAttributes(info) },
-            this._parent,
+            parent,
           );
       }
       if (active !== undefined) noteClientSpan(shared, active, info.path, SCOPE_NAME);
-      this._span = span;
+      this.twSpan = span;
 
       // The caller's Metadata may be reused for other calls (grpc-js passes it through as is):
       // write into a copy, and drop any propagation field it carries (a forwarded or reused
@@ -331,7 +362,7 @@ class ClientCall {
       out = copy;
       const propagator = owner.propagator();
       for (const field of propagator.fields()) copy.remove(field);
-      let ctx = shared ? this._parent : trace.setSpan(this._parent, span);
+      let ctx = shared ? parent : trace.setSpan(parent, span);
       if (owner.options.propagateBaggage !== true && propagation.getBaggage(ctx) !== undefined) {
         ctx = propagation.deleteBaggage(ctx);
       }
@@ -349,25 +380,25 @@ class ClientCall {
         owner.call('requestHook', hook, span, {
           path: info.path,
           method: info.method,
-          kind: this._kind,
+          kind: this.twKind,
           metadata: copy,
         });
       }
 
       const instruments = owner.instruments();
-      owner.startCall(instruments, this._info, owner.activeAttributes);
-      this._instruments = instruments;
+      owner.startCall(instruments, info, owner.activeAttributes);
+      this.twInstruments = instruments;
     } catch (error) {
       owner.diag.error('client-start', 'could not start the gRPC client span; the call continues', error);
     }
     return out;
   }
 
-  #capture(prefix: string, metadata: Metadata | null | undefined): void {
-    const span = this._span;
-    const owner = this._owner;
+  private twCapture(prefix: string, metadata: Metadata | null | undefined): void {
+    const span = this.twSpan;
+    const owner = this.twOwner;
     const keys = prefix === ATTR_RPC_REQUEST_METADATA_PREFIX ? owner.captureRequest : owner.captureResponse;
-    if (span === undefined || this._ended || keys.length === 0) return;
+    if (span === undefined || this.twEnded || keys.length === 0) return;
     try {
       if (span.isRecording()) owner.captureMetadata(span, prefix, keys, metadata);
     } catch (error) {
@@ -375,16 +406,16 @@ class ClientCall {
     }
   }
 
-  /** Ends the span and records the metrics, exactly once. */
-  #end(status: StatusObject): void {
-    const span = this._span;
-    if (this._ended || span === undefined) return;
-    const owner = this._owner;
+  /** Ends the span and records the metrics, exactly once. Never throws. */
+  private twEnd(status: StatusObject): void {
+    const span = this.twSpan;
+    if (this.twEnded || span === undefined) return;
+    const owner = this.twOwner;
     let code: number = GrpcCode.UNKNOWN;
-    let info = this._info;
+    let info = this.twInfo;
     try {
-      this.#capture(ATTR_RPC_RESPONSE_METADATA_PREFIX, status.metadata);
-      this._ended = true;
+      this.twCapture(ATTR_RPC_RESPONSE_METADATA_PREFIX, status.metadata);
+      this.twEnded = true;
       code = status.code;
       // The server does not know this method: report it as _OTHER (semconv rpc.method).
       const unknownMethod = code === GrpcCode.UNIMPLEMENTED && info.method !== RPC_METHOD_OTHER;
@@ -402,7 +433,7 @@ class ClientCall {
           const details = typeof status.details === 'string' ? status.details : name;
           span.setStatus({ code: SpanStatusCode.ERROR, message: cap(details, MAX_STATUS_MESSAGE_LENGTH) });
         }
-        const peer = this.call === undefined ? undefined : parseHost(this.call.getPeer());
+        const peer = parseHost(this.twNext.getPeer());
         if (peer !== undefined) {
           span.setAttribute(ATTR_NETWORK_PEER_ADDRESS, peer.address);
           if (peer.port !== undefined) span.setAttribute(ATTR_NETWORK_PEER_PORT, peer.port);
@@ -412,7 +443,7 @@ class ClientCall {
           owner.call('responseHook', hook, span, {
             path: info.path,
             method: info.method,
-            kind: this._kind,
+            kind: this.twKind,
             code,
           });
         }
@@ -422,19 +453,19 @@ class ClientCall {
         info = owner.other;
       }
     } catch (error) {
-      this._ended = true;
+      this.twEnded = true;
       owner.diag.error('client-end', 'could not record the end of a gRPC client call', error);
     }
     owner.finishCall(
       span,
-      this._instruments,
-      this._startedAt,
+      this.twInstruments,
+      this.twStartedAt,
       info,
       code,
       owner.activeAttributes,
-      this._sentBytes,
-      this._rcvdBytes,
-      this._callStartedAt,
+      this.twSentBytes,
+      this.twRcvdBytes,
+      this.twCallStartedAt,
     );
   }
 }

@@ -1,9 +1,7 @@
 import type {
   Metadata,
-  Responder,
   ServerInterceptingCallInterface,
   ServerInterceptor,
-  ServerListener,
   ServerMethodDefinition,
 } from '@grpc/grpc-js';
 import { Metadata as GrpcMetadata, ServerInterceptingCall } from '@grpc/grpc-js';
@@ -47,8 +45,7 @@ import {
 } from './semconv.js';
 import { SCOPE_NAME } from './version.js';
 
-type SendStatus = NonNullable<Responder['sendStatus']>;
-type OutgoingStatus = Parameters<SendStatus>[0];
+type OutgoingStatus = Parameters<ServerInterceptingCall['sendStatus']>[0];
 
 /**
  * Marks request metadata already handled by a tracewire server interceptor, so registering the
@@ -85,7 +82,6 @@ export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): Serv
     methodDescriptor: ServerMethodDefinition<any, any>,
     call: ServerInterceptingCallInterface,
   ): ServerInterceptingCall {
-    let responder: Responder | undefined;
     try {
       const info = owner.methods.get(methodDescriptor.path);
       if (!owner.isIgnored(info)) {
@@ -95,25 +91,22 @@ export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): Serv
         const noop = owner.tracerIsNoop();
         const instruments = owner.instruments();
         const managed = hasContextManager();
-        if (owner.idle(noop, instruments, managed)) {
-          responder = new IdleServerCall(owner).responder;
-        } else {
-          const kind = callKind(methodDescriptor.requestStream, methodDescriptor.responseStream);
-          // Beside @opentelemetry/instrumentation-grpc (`officialServerSpan: 'reuse'`, the default),
-          // its handler wrapper makes the call's SERVER span: this call makes none.
-          const shared = owner.reuseOfficial && officialServerPatched();
-          responder = new ServerCall(
-            owner,
-            info,
-            kind,
-            call,
-            methodDescriptor,
-            shared ? undefined : tracer,
-            noop,
-            instruments,
-            managed,
-          ).responder;
-        }
+        if (owner.idle(noop, instruments, managed)) return new IdleServerCall(call, owner);
+        const kind = callKind(methodDescriptor.requestStream, methodDescriptor.responseStream);
+        // Beside @opentelemetry/instrumentation-grpc (`officialServerSpan: 'reuse'`, the default),
+        // its handler wrapper makes the call's SERVER span: this call makes none.
+        const shared = owner.reuseOfficial && officialServerPatched();
+        return new ServerCall(
+          call,
+          owner,
+          info,
+          kind,
+          methodDescriptor,
+          shared ? undefined : tracer,
+          noop,
+          instruments,
+          managed,
+        );
       }
     } catch (error) {
       owner.diag.error(
@@ -122,7 +115,7 @@ export function otelGrpcServerInterceptor(options?: OtelGrpcServerOptions): Serv
         error,
       );
     }
-    return new ServerInterceptingCall(call, responder);
+    return new ServerInterceptingCall(call);
   };
 }
 
@@ -212,124 +205,184 @@ class ServerInstrumentation extends GrpcInstrumentation {
   }
 }
 
+/** The listener a call above this one (another interceptor, or grpc-js's handler call) starts it with. */
+type UpperListener = Parameters<ServerInterceptingCall['start']>[0];
+
+/**
+ * An intercepting call that is its own listener: grpc-js's `ServerInterceptingCall` (so every
+ * accessor it has, on any version, is inherited) whose `start` hands this object to the call below
+ * as the listener and passes each event on to the listener above, synchronously. Compared with a
+ * `ServerInterceptingCall` built from a listener and a responder (grpc-js copies their functions
+ * into objects of its own, so they must be per-call closures), a call allocates one object instead
+ * of about a dozen (listener, responder, their closures, grpc-js's listener wrapper and the
+ * closures it makes per event).
+ *
+ * The events are the ones grpc-js's own wrapper passes on, with its rule: after `onCancel`, nothing
+ * else is passed on. Fields are `declare`d and set in the constructor only (a class field would be
+ * defined, then assigned again), and are prefixed `tw` so they never meet a field of grpc-js's.
+ */
+abstract class ListeningServerCall extends ServerInterceptingCall implements UpperListener {
+  declare protected readonly twCall: ServerInterceptingCallInterface;
+  declare protected twUpper: UpperListener | undefined;
+  declare protected twCancelled: boolean;
+
+  constructor(call: ServerInterceptingCallInterface) {
+    super(call);
+    this.twCall = call;
+    this.twUpper = undefined;
+    this.twCancelled = false;
+  }
+
+  override start(listener: UpperListener): void {
+    this.twUpper = listener;
+    this.twCall.start(this);
+  }
+
+  abstract onReceiveMetadata(metadata: Metadata): void;
+  abstract onReceiveMessage(message: unknown): void;
+  abstract onReceiveHalfClose(): void;
+  abstract onCancel(): void;
+}
+
 /** The telemetry of one server call. Every method is safe to call in any order, any number of times. */
-class ServerCall {
-  // Named (TypeScript `private`) fields, not `#private` ones: V8 defines a private field through a
-  // keyed store per field and object (about 2.5k instructions per call for these, measured).
-  readonly responder: Responder;
-  private readonly _owner: ServerInstrumentation;
-  private readonly _info: MethodInfo;
-  private readonly _kind: GrpcCallKind;
-  private readonly _call: ServerInterceptingCallInterface;
-  private _span: Span | undefined;
-  private _context: Context | undefined;
-  private _instruments: RpcInstruments | undefined;
-  private _startedAt = 0;
-  /** The request metadata, for the `redactErrorDetails` predicate (asked only on server errors). */
-  private _metadata: Metadata | undefined;
-  private _request: GrpcRequestInfo | undefined;
-  /** Whether `publicEndpoint` marked the call public. */
-  private _public = false;
-  /** The code of the first status passed on to grpc-js. */
-  private _sent: number | undefined;
-  /** Its details as the handler gave them (for the span), only for non-OK statuses. */
-  private _sentDetails: unknown;
-  private _ended = false;
-  /** A66 message sizes (bytes): sent, and received (-1: not measurable). */
-  private _sentBytes = 0;
-  private _rcvdBytes = 0;
-  private _decoder: MessageDecoder | undefined;
+class ServerCall extends ListeningServerCall {
+  declare private readonly twOwner: ServerInstrumentation;
+  declare private readonly twInfo: MethodInfo;
+  declare private readonly twKind: GrpcCallKind;
+  /** Request messages run application code (client or bidi streaming): delivered in the span's context. */
+  declare private readonly twStreaming: boolean;
+  /** The A66 message sizes are measured (`metricConventions` 'grpc' or 'both'). */
+  declare private readonly twSizes: boolean;
+  declare private readonly twSerialize: ((value: any) => Buffer) | undefined;
   /** `undefined`: the official instrumentation makes the SERVER span (see `officialServerSpan`). */
-  private readonly _tracer: Tracer | undefined;
-  /** The instruments resolved for this call; `_instruments` is set once the call was counted in. */
-  private readonly _resolved: RpcInstruments;
-  private readonly _noop: boolean;
-  private readonly _managed: boolean;
+  declare private readonly twTracer: Tracer | undefined;
+  /** The instruments resolved for this call; `twInstruments` is set once the call was counted in. */
+  declare private readonly twResolved: RpcInstruments;
+  declare private readonly twNoop: boolean;
+  declare private readonly twManaged: boolean;
+  declare private twSpan: Span | undefined;
+  declare private twContext: Context | undefined;
+  declare private twInstruments: RpcInstruments | undefined;
+  declare private twStartedAt: number;
+  /** The request metadata, for the `redactErrorDetails` predicate (asked only on server errors). */
+  declare private twMetadata: Metadata | undefined;
+  declare private twRequest: GrpcRequestInfo | undefined;
+  /** Whether `publicEndpoint` marked the call public. */
+  declare private twPublic: boolean;
+  /** The code of the first status passed on to grpc-js. */
+  declare private twSent: number | undefined;
+  /** Its details as the handler gave them (for the span), only for non-OK statuses. */
+  declare private twSentDetails: unknown;
+  declare private twEnded: boolean;
+  /** A66 message sizes (bytes): sent, and received (-1: not measurable). */
+  declare private twSentBytes: number;
+  declare private twRcvdBytes: number;
+  declare private twDecoder: MessageDecoder | undefined;
 
   constructor(
+    call: ServerInterceptingCallInterface,
     owner: ServerInstrumentation,
     info: MethodInfo,
     kind: GrpcCallKind,
-    call: ServerInterceptingCallInterface,
     descriptor: ServerMethodDefinition<any, any>,
     tracer: Tracer | undefined,
     noop: boolean,
     instruments: RpcInstruments,
     managed: boolean,
   ) {
-    this._owner = owner;
-    this._tracer = tracer;
-    this._noop = noop;
-    this._resolved = instruments;
-    this._managed = managed;
-    this._info = info;
-    this._kind = kind;
-    this._call = call;
-    const sizes = owner.grpcMetrics;
-    // Listeners declare their `next` parameter: grpc-js tells listener shapes apart by arity.
-    const listener: ServerListener = {
-      onReceiveMetadata: (metadata: Metadata, next: (metadata: Metadata) => void): void => {
-        const ctx = this.#begin(metadata);
-        if (ctx === undefined) next(metadata);
-        else context.with(ctx, next, undefined, metadata);
-      },
-      onReceiveHalfClose: (next: () => void): void => {
-        const ctx = this._context;
-        if (ctx === undefined) next();
-        else context.with(ctx, next);
-      },
-      // grpc-js (>= 1.10) calls onCancel once for every call, after the status was written or
-      // when the stream closed without one: the one place where the call is over for sure.
-      onCancel: (): void => this.#end(),
-    };
+    super(call);
+    // Every field set here, in one order: one object shape for every call.
+    this.twOwner = owner;
+    this.twInfo = info;
+    this.twKind = kind;
+    this.twStreaming = kind === 'client_stream' || kind === 'bidi';
+    this.twSizes = owner.grpcMetrics;
+    this.twSerialize = descriptor.responseSerialize;
+    this.twTracer = tracer;
+    this.twResolved = instruments;
+    this.twNoop = noop;
+    this.twManaged = managed;
+    this.twSpan = undefined;
+    this.twContext = undefined;
+    this.twInstruments = undefined;
+    this.twStartedAt = 0;
+    this.twMetadata = undefined;
+    this.twRequest = undefined;
+    this.twPublic = false;
+    this.twSent = undefined;
+    this.twSentDetails = undefined;
+    this.twEnded = false;
+    this.twSentBytes = 0;
+    this.twRcvdBytes = 0;
+    this.twDecoder = undefined;
+  }
+
+  // --- events from the call below (the transport side), passed on to the listener above ---
+
+  onReceiveMetadata(metadata: Metadata): void {
+    if (this.twCancelled) return;
+    const ctx = this.twBegin(metadata);
+    const upper = this.twUpper!;
+    if (ctx === undefined) upper.onReceiveMetadata(metadata);
+    else context.with(ctx, upper.onReceiveMetadata, upper, metadata);
+  }
+
+  onReceiveMessage(message: unknown): void {
+    if (this.twCancelled) return;
+    if (this.twSizes) this.twReceived();
+    const upper = this.twUpper!;
     // A request message runs application code only when requests stream (the handler's `data`
     // listeners). Unary and server-streaming handlers start at half-close: grpc-js only stores
     // their request when it arrives, so that event is passed on as is (no context entered).
-    const streaming = kind === 'client_stream' || kind === 'bidi';
-    if (streaming) {
-      listener.onReceiveMessage = (message: unknown, next: (message: unknown) => void): void => {
-        if (sizes) this.#received();
-        const ctx = this._context;
-        if (ctx === undefined) next(message);
-        else context.with(ctx, next, undefined, message);
-      };
-    } else if (sizes) {
-      listener.onReceiveMessage = (message: unknown, next: (message: unknown) => void): void => {
-        this.#received();
-        next(message);
-      };
-    }
-    const responder: Responder = {
-      start: (next: (listener?: ServerListener) => void): void => next(listener),
-      sendStatus: (status: OutgoingStatus, next: (status: OutgoingStatus) => void): void =>
-        next(this.#onStatus(status)),
-    };
-    if (sizes) {
-      const serialize = descriptor.responseSerialize;
-      responder.sendMessage = (message: unknown, next: (message: unknown) => void): void => {
-        this.#countSent(serialize, message);
-        next(message);
-      };
-    }
-    if (owner.captureResponse.length > 0) {
-      responder.sendMetadata = (metadata: Metadata, next: (metadata: Metadata) => void): void => {
-        this.#captureResponse(metadata);
-        next(metadata);
-      };
-    }
-    this.responder = responder;
+    const ctx = this.twStreaming ? this.twContext : undefined;
+    if (ctx === undefined) upper.onReceiveMessage(message);
+    else context.with(ctx, upper.onReceiveMessage, upper, message);
+  }
+
+  onReceiveHalfClose(): void {
+    if (this.twCancelled) return;
+    const upper = this.twUpper!;
+    const ctx = this.twContext;
+    if (ctx === undefined) upper.onReceiveHalfClose();
+    else context.with(ctx, upper.onReceiveHalfClose, upper);
+  }
+
+  /**
+   * grpc-js (>= 1.10) calls onCancel once for every call, after the status was written or when the
+   * stream closed without one: the one place where the call is over for sure.
+   */
+  onCancel(): void {
+    this.twCancelled = true;
+    this.twEnd();
+    this.twUpper?.onCancel();
+  }
+
+  // --- what the handler (the call above) sends, passed on to the call below ---
+
+  override sendMetadata(metadata: Metadata): void {
+    if (this.twOwner.captureResponse.length > 0) this.twCaptureResponse(metadata);
+    super.sendMetadata(metadata);
+  }
+
+  override sendMessage(message: any, callback: () => void): void {
+    if (this.twSizes) this.twCountSent(message);
+    super.sendMessage(message, callback);
+  }
+
+  override sendStatus(status: OutgoingStatus): void {
+    super.sendStatus(this.twOnStatus(status));
   }
 
   /** Starts the span from the request metadata; returns the context to run the handler in. */
-  #begin(metadata: Metadata): Context | undefined {
-    const owner = this._owner;
+  private twBegin(metadata: Metadata): Context | undefined {
+    const owner = this.twOwner;
     try {
       const marks = metadata as unknown as Record<symbol, unknown>;
       if (marks[SERVER_CALL] !== undefined) return undefined;
       marks[SERVER_CALL] = true;
-      this._startedAt = performance.now();
-      const info = this._info;
-      const call = this._call;
+      this.twStartedAt = performance.now();
+      const info = this.twInfo;
+      const call = this.twCall;
       const options = owner.options;
 
       // The parent is only what the caller sent: the async context of a transport event is
@@ -339,25 +392,25 @@ class ServerCall {
         propagator: owner.propagator(),
         getter: grpcMetadataGetter,
       });
-      this._metadata = metadata;
+      this.twMetadata = metadata;
       let request: GrpcRequestInfo | undefined;
       let links: Link[] | undefined;
       if (options.publicEndpoint !== undefined && options.publicEndpoint !== false) {
-        request = { path: info.path, method: info.method, kind: this._kind, metadata };
-        this._request = request;
+        request = { path: info.path, method: info.method, kind: this.twKind, metadata };
+        this.twRequest = request;
         if (owner.isPublic(request)) {
-          this._public = true;
+          this.twPublic = true;
           const remote = trace.getSpanContext(parent);
           if (remote !== undefined) links = [{ context: remote }];
           parent = propagation.deleteBaggage(trace.deleteSpan(parent));
         }
       }
 
-      const tracer = this._tracer;
+      const tracer = this.twTracer;
       // No SDK registered: the span records nothing, so neither its attributes nor a context of its
       // own (the parent already carries the caller's span context) are built. Literal keys, not the
       // ATTR_* constants: computed keys make V8 add each property through the runtime.
-      const noop = this._noop;
+      const noop = this.twNoop;
       let attributes: Attributes | undefined;
       if (!noop && tracer !== undefined) {
         attributes = { 'rpc.system.name': RPC_SYSTEM_GRPC, 'rpc.method': info.method };
@@ -385,29 +438,29 @@ class ServerCall {
       } else {
         span = tracer.startSpan(info.spanName, { kind: SpanKind.SERVER, attributes, links }, parent);
         // Without a context manager, entering a context changes nothing: the events are passed on
-        // directly (_context stays undefined).
+        // directly (twContext stays undefined).
         const ctx = noop ? parent : trace.setSpan(parent, span);
-        if (this._managed) this._context = ctx;
+        if (this.twManaged) this.twContext = ctx;
       }
-      this._span = span;
+      this.twSpan = span;
 
       if (owner.captureRequest.length > 0 && span.isRecording()) {
         owner.captureMetadata(span, ATTR_RPC_REQUEST_METADATA_PREFIX, owner.captureRequest, metadata);
       }
       if (options.requestHook !== undefined) {
-        request ??= { path: info.path, method: info.method, kind: this._kind, metadata };
-        this._request = request;
+        request ??= { path: info.path, method: info.method, kind: this.twKind, metadata };
+        this.twRequest = request;
         owner.call('requestHook', options.requestHook, span, request);
       }
 
       // The decrement uses this same instruments object and the same attribute object.
-      const instruments = this._resolved;
+      const instruments = this.twResolved;
       owner.startCall(instruments, info, info.attributes);
-      this._instruments = instruments;
-      return this._context;
+      this.twInstruments = instruments;
+      return this.twContext;
     } catch (error) {
       owner.diag.error('server-start', 'could not start the gRPC server span; the call continues', error);
-      return this._context;
+      return this.twContext;
     }
   }
 
@@ -415,30 +468,31 @@ class ServerCall {
    * Adds the size of the request message being delivered: the length prefix of the last message
    * grpc-js's per-call decoder read (the size on the wire, compressed if the client compressed).
    */
-  #received(): void {
-    if (this._span === undefined || this._ended || this._rcvdBytes < 0) return;
-    let decoder = this._decoder;
+  private twReceived(): void {
+    if (this.twSpan === undefined || this.twEnded || this.twRcvdBytes < 0) return;
+    let decoder = this.twDecoder;
     if (decoder === undefined) {
-      decoder = serverDecoder(this._call);
+      decoder = serverDecoder(this.twCall);
       if (decoder === undefined) {
-        this._rcvdBytes = -1;
+        this.twRcvdBytes = -1;
         return;
       }
-      this._decoder = decoder;
+      this.twDecoder = decoder;
     }
     const size = decoder.readMessageSize;
-    if (size >= 0) this._rcvdBytes += size;
+    if (size >= 0) this.twRcvdBytes += size;
   }
 
   /**
    * Adds the size of a response message: its serialized length. grpc-js serializes it again below
    * this interceptor (and never compresses responses), so this is the size on the wire.
    */
-  #countSent(serialize: ((value: any) => Buffer) | undefined, message: unknown): void {
-    if (this._span === undefined || this._ended || this._sentBytes < 0 || serialize === undefined) return;
+  private twCountSent(message: unknown): void {
+    const serialize = this.twSerialize;
+    if (this.twSpan === undefined || this.twEnded || this.twSentBytes < 0 || serialize === undefined) return;
     try {
       const size = byteLength(serialize(message));
-      this._sentBytes = size < 0 ? -1 : this._sentBytes + size;
+      this.twSentBytes = size < 0 ? -1 : this.twSentBytes + size;
     } catch {
       // grpc-js fails the same serialization below and sends INTERNAL; nothing was sent.
     }
@@ -449,34 +503,34 @@ class ServerCall {
    * with the trace id added to a copy of its trailers and, if `redactErrorDetails` says so, the
    * details of a server error replaced by the code name. Code and everything else are untouched.
    */
-  #onStatus(status: OutgoingStatus): OutgoingStatus {
-    const span = this._span;
-    if (span === undefined || this._ended || this._sent !== undefined) return status;
-    const code = status.code;
-    this._sent = code;
+  private twOnStatus(status: OutgoingStatus): OutgoingStatus {
+    const span = this.twSpan;
+    if (span === undefined || this.twEnded || this.twSent !== undefined) return status;
     try {
+      const code = status.code;
+      this.twSent = code;
       if (code === GrpcCode.OK) {
-        if (status.metadata) this.#captureResponse(status.metadata);
+        if (status.metadata) this.twCaptureResponse(status.metadata);
         return status;
       }
       const details = status.details;
-      this._sentDetails = details;
+      this.twSentDetails = details;
       // Beside the official instrumentation, the trace id is its SERVER span's: the handler's
       // context (still active while the handler sends its status), else the caller's.
       let carrier = span;
-      if (this._tracer === undefined) {
+      if (this.twTracer === undefined) {
         const active = trace.getActiveSpan();
         if (active !== undefined && spanKindOf(active) === SpanKind.SERVER) carrier = active;
       }
-      const out = this._owner.withTraceId(
+      const out = this.twOwner.withTraceId(
         status,
-        isServerError(code) && this.#redacts() ? grpcCodeName(code) : details,
+        isServerError(code) && this.twRedacts() ? grpcCodeName(code) : details,
         carrier,
       );
-      if (out.metadata) this.#captureResponse(out.metadata);
+      if (out.metadata) this.twCaptureResponse(out.metadata);
       return out;
     } catch (error) {
-      this._owner.diag.error(
+      this.twOwner.diag.error(
         'server-status',
         'could not add the trace id to a gRPC status; it is sent unchanged',
         error,
@@ -486,17 +540,17 @@ class ServerCall {
   }
 
   /** `redactErrorDetails` for this call: the option, else whether the call is public. */
-  #redacts(): boolean {
-    const owner = this._owner;
+  private twRedacts(): boolean {
+    const owner = this.twOwner;
     const option = owner.options.redactErrorDetails;
-    if (option === undefined) return this._public;
+    if (option === undefined) return this.twPublic;
     if (typeof option === 'boolean') return option;
-    let request = this._request;
+    let request = this.twRequest;
     if (request === undefined) {
-      const info = this._info;
-      const metadata = this._metadata ?? new GrpcMetadata();
-      request = { path: info.path, method: info.method, kind: this._kind, metadata };
-      this._request = request;
+      const info = this.twInfo;
+      const metadata = this.twMetadata ?? new GrpcMetadata();
+      request = { path: info.path, method: info.method, kind: this.twKind, metadata };
+      this.twRequest = request;
     }
     try {
       return option(request) === true;
@@ -510,10 +564,10 @@ class ServerCall {
     }
   }
 
-  #captureResponse(metadata: Metadata): void {
-    const span = this._span;
-    const owner = this._owner;
-    if (span === undefined || this._ended || owner.captureResponse.length === 0) return;
+  private twCaptureResponse(metadata: Metadata): void {
+    const span = this.twSpan;
+    const owner = this.twOwner;
+    if (span === undefined || this.twEnded || owner.captureResponse.length === 0) return;
     try {
       if (span.isRecording()) {
         owner.captureMetadata(span, ATTR_RPC_RESPONSE_METADATA_PREFIX, owner.captureResponse, metadata);
@@ -523,19 +577,19 @@ class ServerCall {
     }
   }
 
-  /** Ends the span and records the metrics, exactly once. */
-  #end(): void {
-    const span = this._span;
-    if (this._ended || span === undefined) return;
-    this._ended = true;
-    const owner = this._owner;
-    const info = this._info;
+  /** Ends the span and records the metrics, exactly once. Never throws. */
+  private twEnd(): void {
+    const span = this.twSpan;
+    if (this.twEnded || span === undefined) return;
+    this.twEnded = true;
+    const owner = this.twOwner;
+    const info = this.twInfo;
     let code: number = GrpcCode.CANCELLED;
     try {
       // What went on the wire wins; then what passed through this interceptor; then, with no
       // status at all, the deadline decides between DEADLINE_EXCEEDED and CANCELLED.
-      const wire = sentStatusCode(this._call);
-      const sent = (wire === undefined ? this._sent : wire) ?? statusWithoutResponse(this._call);
+      const wire = sentStatusCode(this.twCall);
+      const sent = (wire === undefined ? this.twSent : wire) ?? statusWithoutResponse(this.twCall);
       // A code outside 0-16 goes to the client as sent; telemetry records it as UNKNOWN.
       code = isGrpcCode(sent) ? sent : GrpcCode.UNKNOWN;
       if (span.isRecording()) {
@@ -546,7 +600,7 @@ class ServerCall {
           span.setAttribute(ATTR_ERROR_TYPE, name);
           // The span is internal telemetry: it keeps the details the handler sent (even when they
           // were redacted for the client), capped; the code name when grpc-js sent the status.
-          const details = sent === this._sent ? this._sentDetails : undefined;
+          const details = sent === this.twSent ? this.twSentDetails : undefined;
           span.setStatus({
             code: SpanStatusCode.ERROR,
             message:
@@ -560,7 +614,7 @@ class ServerCall {
           owner.call('responseHook', hook, span, {
             path: info.path,
             method: info.method,
-            kind: this._kind,
+            kind: this.twKind,
             code,
           });
         }
@@ -570,13 +624,13 @@ class ServerCall {
     }
     owner.finishCall(
       span,
-      this._instruments,
-      this._startedAt,
+      this.twInstruments,
+      this.twStartedAt,
       info,
       code,
       info.attributes,
-      this._sentBytes,
-      this._rcvdBytes,
+      this.twSentBytes,
+      this.twRcvdBytes,
     );
   }
 }
@@ -587,37 +641,49 @@ class ServerCall {
  * caller's trace id (from the request's trace context, extracted only then) in a copy of its
  * trailers. OK statuses pass through untouched.
  */
-class IdleServerCall {
-  // Named fields, not `#private` ones (see ServerCall).
-  readonly responder: Responder;
-  private readonly _owner: ServerInstrumentation;
-  private _metadata: Metadata | undefined;
-  private _done = false;
+class IdleServerCall extends ListeningServerCall {
+  declare private readonly twOwner: ServerInstrumentation;
+  declare private twMetadata: Metadata | undefined;
+  declare private twDone: boolean;
 
-  constructor(owner: ServerInstrumentation) {
-    this._owner = owner;
-    // Listeners declare their `next` parameter: grpc-js tells listener shapes apart by arity.
-    const listener: ServerListener = {
-      // No SERVER_CALL mark: a second tracewire interceptor with options (hooks) still gets the
-      // call, and two idle ones write the same trace id (set, not appended).
-      onReceiveMetadata: (metadata: Metadata, next: (metadata: Metadata) => void): void => {
-        this._metadata = metadata;
-        next(metadata);
-      },
-    };
-    this.responder = {
-      start: (next: (listener?: ServerListener) => void): void => next(listener),
-      sendStatus: (status: OutgoingStatus, next: (status: OutgoingStatus) => void): void =>
-        next(this.#onStatus(status)),
-    };
+  constructor(call: ServerInterceptingCallInterface, owner: ServerInstrumentation) {
+    super(call);
+    this.twOwner = owner;
+    this.twMetadata = undefined;
+    this.twDone = false;
   }
 
-  #onStatus(status: OutgoingStatus): OutgoingStatus {
-    const metadata = this._metadata;
-    if (this._done || metadata === undefined) return status;
-    this._done = true;
+  // No SERVER_CALL mark: a second tracewire interceptor with options (hooks) still gets the call,
+  // and two idle ones write the same trace id (set, not appended).
+  onReceiveMetadata(metadata: Metadata): void {
+    if (this.twCancelled) return;
+    this.twMetadata = metadata;
+    this.twUpper!.onReceiveMetadata(metadata);
+  }
+
+  onReceiveMessage(message: unknown): void {
+    if (!this.twCancelled) this.twUpper!.onReceiveMessage(message);
+  }
+
+  onReceiveHalfClose(): void {
+    if (!this.twCancelled) this.twUpper!.onReceiveHalfClose();
+  }
+
+  onCancel(): void {
+    this.twCancelled = true;
+    this.twUpper?.onCancel();
+  }
+
+  override sendStatus(status: OutgoingStatus): void {
+    super.sendStatus(this.twOnStatus(status));
+  }
+
+  private twOnStatus(status: OutgoingStatus): OutgoingStatus {
+    const metadata = this.twMetadata;
+    if (this.twDone || metadata === undefined) return status;
+    this.twDone = true;
     if (status.code === GrpcCode.OK) return status;
-    const owner = this._owner;
+    const owner = this.twOwner;
     try {
       const parent = extractContext(metadata, {
         context: ROOT_CONTEXT,
