@@ -582,10 +582,12 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
 
   // otelUndiciInterceptor(): requests seen entering a dispatcher, before undici creates them.
   const entries = new UndiciEntries();
+  // The origin of the last request that entered (most go to one or a few): parsed once.
   let lastOrigin: unknown;
   let lastNormalized: string | undefined;
-  const normalizeOrigin = (origin: unknown): string | undefined => {
-    if (origin === lastOrigin) return lastNormalized;
+  let lastDest: DestinationStats | undefined;
+  const resolveOrigin = (origin: unknown): void => {
+    if (origin === lastOrigin && origin !== undefined) return;
     let normalized: string | undefined;
     if (typeof origin === 'string' || origin instanceof URL) {
       try {
@@ -594,9 +596,10 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
         normalized = undefined;
       }
     }
+    const target = normalized === undefined ? undefined : undiciDestination(normalized);
     lastOrigin = origin;
     lastNormalized = normalized;
-    return normalized;
+    lastDest = target === undefined ? undefined : destOf(target);
   };
   const bridge: UndiciBridge = {
     enter(opts) {
@@ -613,14 +616,13 @@ export function instrumentHttpClient(options: HttpClientOptions = {}): () => voi
           return undefined;
         }
         const o = opts as { origin?: unknown; method?: unknown; path?: unknown };
-        const origin = normalizeOrigin(o.origin);
-        const target = origin === undefined ? undefined : undiciDestination(origin);
+        resolveOrigin(o.origin);
         const entry: UndiciEntry = {
           start: performance.now(),
           ctx,
-          origin,
+          origin: lastNormalized,
           key: entryKey(o.method, o.path),
-          dest: target === undefined ? undefined : destOf(target),
+          dest: lastDest,
           state: 0,
           deferred: false,
         };

@@ -261,12 +261,14 @@ describe('otelUndiciInterceptor() on an undici 8 Pool', () => {
     await sleep(DELAY / 2);
     const other = get(b); // b has a free connection: created inside its own dispatch()
     await Promise.all([first, queued, other]);
-    const [, middle, last] = (await telemetry.waitForSpans(3)).sort(
+    const [one, two, last] = (await telemetry.waitForSpans(3)).sort(
       (x, y) => millis(x.startTime) - millis(y.startTime),
     );
-    // b's request (entered last) did not wait; a's second one waited for a's first response.
+    // b's request (entered last) did not wait; one of a's waited for the other's response.
     expect(last?.attributes[WAIT]).toBeLessThan(0.05);
-    expect(middle?.attributes[WAIT]).toBeGreaterThanOrEqual((DELAY - 30) / 1000);
+    expect(Math.max(one?.attributes[WAIT] as number, two?.attributes[WAIT] as number)).toBeGreaterThanOrEqual(
+      (DELAY - 30) / 1000,
+    );
     await a.close();
     await b.close();
   });
