@@ -11,7 +11,6 @@ import {
   INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   propagation,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -33,7 +32,6 @@ import { callKind, type MethodInfo } from './internal/method.js';
 import { officialServerPatched } from './internal/official.js';
 import { byteLength, type MessageDecoder, serverDecoder } from './internal/sizes.js';
 import { sentStatusCode, statusWithoutResponse } from './internal/status.js';
-import { grpcMetadataGetter } from './metadata-carrier.js';
 import type { GrpcCallKind, GrpcRequestInfo, OtelGrpcServerOptions } from './options.js';
 import { validateGrpcOptions } from './options.js';
 import {
@@ -387,11 +385,7 @@ class ServerCall extends ListeningServerCall {
 
       // The parent is only what the caller sent: the async context of a transport event is
       // arbitrary (whatever was active when the HTTP/2 session started).
-      let parent = extractContext(metadata, {
-        context: ROOT_CONTEXT,
-        propagator: owner.propagator(),
-        getter: grpcMetadataGetter,
-      });
+      let parent = extractContext(metadata, owner.extractOptions);
       this.twMetadata = metadata;
       let request: GrpcRequestInfo | undefined;
       let links: Link[] | undefined;
@@ -685,11 +679,7 @@ class IdleServerCall extends ListeningServerCall {
     if (status.code === GrpcCode.OK) return status;
     const owner = this.twOwner;
     try {
-      const parent = extractContext(metadata, {
-        context: ROOT_CONTEXT,
-        propagator: owner.propagator(),
-        getter: grpcMetadataGetter,
-      });
+      const parent = extractContext(metadata, owner.extractOptions);
       const remote = trace.getSpanContext(parent);
       if (remote === undefined || !isSpanContextValid(remote)) return status;
       return owner.withTraceId(status, status.details, trace.wrapSpanContext(remote));

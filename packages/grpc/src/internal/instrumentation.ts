@@ -8,10 +8,17 @@ import type {
   Tracer,
   UpDownCounter,
 } from '@opentelemetry/api';
-import { createNoopMeter } from '@opentelemetry/api';
-import { callHook, LazyInstruments, LazyTracer, RateLimitedDiag, resolvePropagator } from '@tracewire/core';
+import { createNoopMeter, ROOT_CONTEXT } from '@opentelemetry/api';
+import {
+  callHook,
+  type ExtractContextOptions,
+  LazyInstruments,
+  LazyTracer,
+  RateLimitedDiag,
+  resolvePropagator,
+} from '@tracewire/core';
 import { GrpcCode, grpcCodeName, isGrpcCode } from '@tracewire/errors';
-import type { MetadataLike } from '../metadata-carrier.js';
+import { grpcMetadataGetter, type MetadataLike } from '../metadata-carrier.js';
 import type { GrpcInstrumentationOptions, GrpcMethodMatcher } from '../options.js';
 import { DEFAULT_IGNORE } from '../options.js';
 import {
@@ -80,6 +87,11 @@ export abstract class GrpcInstrumentation {
   /** Whether the gRFC A66 metrics (`grpc.*`) are recorded. */
   readonly grpcMetrics: boolean;
   readonly #propagatorOption: TextMapPropagator | undefined;
+  /**
+   * What {@link extractContext} is given for a call's request metadata: made once (the propagator
+   * left unset is resolved by `extractContext` per call, as {@link propagator} does).
+   */
+  readonly extractOptions: ExtractContextOptions;
   readonly #tracer: LazyTracer;
   readonly #instruments: LazyInstruments<RpcInstruments>;
 
@@ -95,6 +107,11 @@ export abstract class GrpcInstrumentation {
       createInstruments(meter, side, otel, grpc),
     );
     this.#propagatorOption = options?.propagator;
+    this.extractOptions = Object.freeze({
+      context: ROOT_CONTEXT,
+      propagator: options?.propagator,
+      getter: grpcMetadataGetter,
+    });
     const ignore = options?.ignore ?? DEFAULT_IGNORE;
     const list = new IgnoreList(
       Array.isArray(ignore) ? [...(ignore as GrpcMethodMatcher[])] : [ignore as GrpcMethodMatcher],
