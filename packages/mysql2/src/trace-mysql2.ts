@@ -63,7 +63,9 @@ interface PoolClaim {
   /** query: the Query command pool.query created and returned. */
   command: object | undefined;
   /** An event-mode operation (the connection must end it if it dies). */
-  readonly op: Operation | undefined;
+  readonly events: Operation | undefined;
+  /** When the pool's call was made (its wait for a connection starts then). */
+  readonly startedAt: number;
 }
 
 interface PoolState {
@@ -256,7 +258,7 @@ function tracedConnectionCall(
     if (own) {
       // The pool's own call: its span is already open.
       state.claim = undefined;
-      if (claim.op !== undefined) track(state, claim.op);
+      if (claim.events !== undefined) track(state, claim.events);
       return original.apply(self, args);
     }
   }
@@ -436,10 +438,10 @@ function tracedGetConnection(
   if (typeof cb !== 'function' || (cb as unknown as Record<symbol, unknown>)[BOUND] === true)
     return original.apply(self, args);
   const caller = context.active();
-  const startedAt = clockNow();
   // pool.query/execute's own getConnection: the pool's call on the connection is claimed.
   const claim = pendingClaim;
   pendingClaim = undefined;
+  const startedAt = claim !== undefined ? claim.startedAt : clockNow();
   let settled = false;
   const wrapped = function tracedGetConnectionCallback(this: unknown, ...cbArgs: unknown[]): unknown {
     const conn = cbArgs[1];
@@ -488,11 +490,13 @@ function settle(state: PoolState, startedAt: number, error: unknown, conn: unkno
     // mysql2 has no acquire timeout: the one timeout is connectTimeout on a new connection.
     const now = state.timer.waited(startedAt, failed && read(error, 'code') === 'ETIMEDOUT');
     if (failed) return;
-    if (typeof conn === 'object' && conn !== null && isCoreConnection(conn)) {
+    if (typeof conn !== 'object' || conn === null) return;
+    let connState = (conn as Record<symbol, unknown>)[STATE] as ConnectionState | undefined;
+    if (connState === undefined && isCoreConnection(conn)) {
       instrumentConnection(conn, state.inst, state);
-      const connState = (conn as Record<symbol, unknown>)[STATE] as ConnectionState | undefined;
-      if (connState !== undefined) connState.acquiredAt = now;
+      connState = (conn as Record<symbol, unknown>)[STATE] as ConnectionState | undefined;
     }
+    if (connState !== undefined) connState.acquiredAt = now;
   } catch (e) {
     state.inst.diag.error('connect', 'could not instrument a pool connection', e);
   }
@@ -525,7 +529,8 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     method: 'query',
     sql: undefined,
     command: undefined,
-    op: events ? op : undefined,
+    events: events ? op : undefined,
+    startedAt: op.startedAt,
   };
   pendingClaim = claim;
   let result: unknown;
@@ -560,7 +565,7 @@ function tracedPoolExecute(state: PoolState, original: AnyFunction, self: unknow
     inst.diag.error('query', 'could not instrument a pool execute; it runs untraced', error);
     return original.apply(self, args);
   }
-  pendingClaim = { method: 'execute', sql, command: undefined, op: undefined };
+  pendingClaim = { method: 'execute', sql, command: undefined, events: undefined, startedAt: op.startedAt };
   try {
     return callWithSpan(op, caller, original, self, callArgs);
   } finally {

@@ -61,6 +61,8 @@ export interface PgQueryable {
 
 interface PoolQueryClaim {
   readonly text: unknown;
+  /** When pool.query was called (its wait for a connection starts then). */
+  readonly startedAt: number;
 }
 
 interface PoolState {
@@ -351,10 +353,10 @@ function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
  */
 function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, args: unknown[]): unknown {
   const caller = context.active();
-  const startedAt = clockNow();
   // pool.query's own connect (synchronous in pg-pool's query): its client's query is claimed.
   const claim = pendingClaim;
   pendingClaim = undefined;
+  const startedAt = claim !== undefined ? claim.startedAt : clockNow();
   let settled = false;
   const settle = (error: unknown, client: unknown): void => {
     if (settled) return;
@@ -440,7 +442,7 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     inst.diag.error('query', 'could not instrument a pool query; it runs untraced', error);
     return original.apply(self, args);
   }
-  pendingClaim = { text: callArgs[0] };
+  pendingClaim = { text: callArgs[0], startedAt: op.startedAt };
   let result: unknown;
   try {
     result = callWithSpan(op, caller, original, self, callArgs);

@@ -222,26 +222,31 @@ export type AnySqlInstrumentation = SqlInstrumentation<never>;
 
 /** One query: its CLIENT span (unless suppressed) and its duration measurement. Ends once. */
 export class SqlOperation {
-  readonly span: Span | undefined;
+  // Declared, not initialized as class fields: fields are defined one by one on every object
+  // ([[Define]] semantics), then assigned again here; a query's operation is made per query.
+  declare readonly span: Span | undefined;
   /** Rows counted by the driver wrapper (streamed and event-mode results). */
-  rows = 0;
-  private _ended = false;
+  declare rows: number;
+  /** When the query started (`clockNow()`): a pool's wait for a connection for it starts then too. */
+  declare readonly startedAt: number;
+  declare private _ended: boolean;
   /** Whether the span goes into the context the driver runs in (not the API's no-op span). */
-  private _activates = false;
-  private readonly _owner: AnySqlInstrumentation;
-  private readonly _startedAt: number;
-  private readonly _metricAttributes: Attributes;
+  declare private _activates: boolean;
+  declare private readonly _owner: AnySqlInstrumentation;
+  declare private readonly _metricAttributes: Attributes;
 
   constructor(owner: AnySqlInstrumentation, parent: Context, query: SqlQuery, connection: ConnectionInfo) {
+    // Every field assigned first, in one order, whatever follows: one object shape.
     this._owner = owner;
-    this._startedAt = clockNow();
+    this.startedAt = clockNow();
+    this.rows = 0;
+    this._ended = false;
+    this._activates = false;
+    this.span = undefined;
     const shape = owner.shape(query, connection);
     this._metricAttributes = shape.metricAttributes;
     const options = owner.options;
-    if (options.requireParentSpan === true && trace.getSpan(parent) === undefined) {
-      this.span = undefined;
-      return;
-    }
+    if (options.requireParentSpan === true && trace.getSpan(parent) === undefined) return;
     const tracer = owner.tracer();
     let attributes: Attributes | undefined;
     // No SDK: the span records nothing, its attributes need not be given.
@@ -304,7 +309,7 @@ export class SqlOperation {
         if (hook !== undefined) owner.call('responseHook', hook, span, failed ? undefined : result);
         span.end();
       }
-      owner.metrics.get().duration.record((clockNow() - this._startedAt) / 1000, metricAttributes);
+      owner.metrics.get().duration.record((clockNow() - this.startedAt) / 1000, metricAttributes);
     } catch (e) {
       owner.diag.error('end', 'could not end the query span cleanly', e);
     }
