@@ -10,6 +10,7 @@ import {
   clockNow,
   defineHidden as define,
   endingCallback,
+  PendingClaim,
   type PoolReading,
   PoolTimer,
   withTraceparentComment,
@@ -47,7 +48,7 @@ const BOUND = Symbol.for('tracewire.mysql2.bound-callback');
  * hands it to the connection for the duration of that callback. (No WeakMap entry or context of
  * its own per query.)
  */
-let pendingClaim: PoolClaim | undefined;
+const pendingClaim = new PendingClaim<PoolClaim>();
 
 /**
  * What `traceMysql2` accepts: a mysql2 `Pool`, `Connection`, `PoolConnection` or `PoolCluster`, or
@@ -439,8 +440,7 @@ function tracedGetConnection(
     return original.apply(self, args);
   const caller = context.active();
   // pool.query/execute's own getConnection: the pool's call on the connection is claimed.
-  const claim = pendingClaim;
-  pendingClaim = undefined;
+  const claim = pendingClaim.take();
   const startedAt = claim !== undefined ? claim.startedAt : clockNow();
   let settled = false;
   const wrapped = function tracedGetConnectionCallback(this: unknown, ...cbArgs: unknown[]): unknown {
@@ -532,13 +532,7 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     events: events ? op : undefined,
     startedAt: op.startedAt,
   };
-  pendingClaim = claim;
-  let result: unknown;
-  try {
-    result = callWithSpan(op, caller, original, self, callArgs);
-  } finally {
-    pendingClaim = undefined;
-  }
+  const result = pendingClaim.callWithSpan(claim, op, caller, original, self, callArgs);
   if (typeof result === 'object' && result !== null) claim.command = result;
   if (events) observeCommand(result, op, inst, caller);
   return result;
@@ -565,12 +559,14 @@ function tracedPoolExecute(state: PoolState, original: AnyFunction, self: unknow
     inst.diag.error('query', 'could not instrument a pool execute; it runs untraced', error);
     return original.apply(self, args);
   }
-  pendingClaim = { method: 'execute', sql, command: undefined, events: undefined, startedAt: op.startedAt };
-  try {
-    return callWithSpan(op, caller, original, self, callArgs);
-  } finally {
-    pendingClaim = undefined;
-  }
+  const claim: PoolClaim = {
+    method: 'execute',
+    sql,
+    command: undefined,
+    events: undefined,
+    startedAt: op.startedAt,
+  };
+  return pendingClaim.callWithSpan(claim, op, caller, original, self, callArgs);
 }
 
 // ---------------------------------------------------------------------------------------------

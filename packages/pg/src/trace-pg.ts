@@ -12,6 +12,7 @@ import {
   endingCallback,
   endWhenSettled,
   isThenable,
+  PendingClaim,
   type PoolReading,
   PoolTimer,
   withTraceparentComment,
@@ -50,7 +51,7 @@ const SUBMITTABLE = Symbol.for('tracewire.pg.submittable');
  * callback in which pg-pool makes that call (no context of its own for it: that is one Map and
  * three closures per query).
  */
-let pendingClaim: PoolQueryClaim | undefined;
+const pendingClaim = new PendingClaim<PoolQueryClaim>();
 /** A client's claim while pg-pool's connect callback runs (a `Symbol.for` key: copies agree). */
 const CLAIM = Symbol.for('tracewire.pg.pool-query-claim');
 
@@ -354,8 +355,7 @@ function instrumentPool(pool: PgQueryable, inst: PgInstrumentation): void {
 function tracedConnect(state: PoolState, original: AnyFunction, self: unknown, args: unknown[]): unknown {
   const caller = context.active();
   // pool.query's own connect (synchronous in pg-pool's query): its client's query is claimed.
-  const claim = pendingClaim;
-  pendingClaim = undefined;
+  const claim = pendingClaim.take();
   const startedAt = claim !== undefined ? claim.startedAt : clockNow();
   let settled = false;
   const settle = (error: unknown, client: unknown): void => {
@@ -442,13 +442,8 @@ function tracedPoolQuery(state: PoolState, original: AnyFunction, self: unknown,
     inst.diag.error('query', 'could not instrument a pool query; it runs untraced', error);
     return original.apply(self, args);
   }
-  pendingClaim = { text: callArgs[0], startedAt: op.startedAt };
-  let result: unknown;
-  try {
-    result = callWithSpan(op, caller, original, self, callArgs);
-  } finally {
-    pendingClaim = undefined;
-  }
+  const claim: PoolQueryClaim = { text: callArgs[0], startedAt: op.startedAt };
+  const result = pendingClaim.callWithSpan(claim, op, caller, original, self, callArgs);
   if (mode === 'promise') endWhenSettled(inst, op, result, 'pool.query');
   return result;
 }

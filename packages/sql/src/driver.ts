@@ -55,6 +55,7 @@ export {
   endingCallback,
   endWhenSettled,
   isThenable,
+  PendingClaim,
   PoolTimer,
   withTraceparentComment,
 } from './driver/wrapper.js';

@@ -88,6 +88,45 @@ export function callWithSpan(
   }
 }
 
+/**
+ * The claim of a pool's query on the call the pool then makes on its connection (which must not
+ * open a second span). Pools that take a connection synchronously inside their query (pg-pool's
+ * `connect`, mysql2's `getConnection`) let the driver wrapper carry the claim without a context
+ * of its own: pending while the pool's query runs, taken by the connect wrapper it calls.
+ *
+ * @example
+ * const claims = new PendingClaim<{ text: unknown }>();
+ * claims.callWithSpan({ text }, op, caller, poolQuery, pool, args); // pool.query
+ * const claim = claims.take(); // in the connect wrapper, synchronously inside it
+ */
+export class PendingClaim<T> {
+  private current: T | undefined = undefined;
+
+  /** {@link callWithSpan}, with `claim` pending while the driver's call runs. */
+  callWithSpan(
+    claim: T,
+    op: SqlOperation,
+    caller: Context,
+    original: AnyFunction,
+    self: unknown,
+    args: unknown[],
+  ): unknown {
+    this.current = claim;
+    try {
+      return callWithSpan(op, caller, original, self, args);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** The pending claim, if any, taken: only the first call made inside the query gets it. */
+  take(): T | undefined {
+    const claim = this.current;
+    this.current = undefined;
+    return claim;
+  }
+}
+
 /** Promise form: ends the operation when `result` settles (at once if it is not a promise). */
 export function endWhenSettled(
   inst: AnySqlInstrumentation,
