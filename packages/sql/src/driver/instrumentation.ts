@@ -1,4 +1,4 @@
-import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Span, SpanOptions, Tracer } from '@opentelemetry/api';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { callHook, LazyTracer, RateLimitedDiag } from '@tracewire/core';
 import {
@@ -188,7 +188,12 @@ export class SqlInstrumentation<Q extends SqlQuery> {
     if (analysis !== undefined && sanitize !== undefined && analysis.text.length > 0) {
       span[ATTR_DB_QUERY_TEXT] = analysis.text;
     }
-    return { name: driver.spanName(analysis, connection), spanAttributes: span, metricAttributes: metric };
+    return {
+      name: driver.spanName(analysis, connection),
+      spanAttributes: span,
+      metricAttributes: metric,
+      spanOptions: { kind: SpanKind.CLIENT, attributes: span },
+    };
   }
 
   /** Starts the telemetry of one query issued in `parent`. */
@@ -209,6 +214,8 @@ export interface QueryShape {
   readonly name: string;
   readonly spanAttributes: Attributes;
   readonly metricAttributes: Attributes;
+  /** The span options of a query without parameters to capture (the SDK never changes them). */
+  readonly spanOptions: SpanOptions;
 }
 
 interface ShapeCache {
@@ -216,6 +223,8 @@ interface ShapeCache {
   readonly raw: Map<string, QueryShape>;
   none: QueryShape | undefined;
 }
+
+const NOOP_SPAN_OPTIONS: SpanOptions = Object.freeze({ kind: SpanKind.CLIENT });
 
 /** A SqlInstrumentation of any driver's query type. */
 export type AnySqlInstrumentation = SqlInstrumentation<never>;
@@ -248,17 +257,26 @@ export class SqlOperation {
     const options = owner.options;
     if (options.requireParentSpan === true && trace.getSpan(parent) === undefined) return;
     const tracer = owner.tracer();
-    let attributes: Attributes | undefined;
-    // No SDK: the span records nothing, its attributes need not be given.
-    if (!owner.tracerIsNoop) {
-      attributes = shape.spanAttributes;
-      if (options.captureParameters === true) {
-        attributes = { ...attributes };
-        addParameters(attributes, query.values);
-      }
+    if (owner.tracerIsNoop) {
+      // No SDK: the span would record nothing. It is made (attributes left out) only for whom
+      // sees it: the hooks, and sqlcommenter (the parent's traceparent); it never goes into a
+      // context (activeIn).
+      if (
+        options.requestHook === undefined &&
+        options.responseHook === undefined &&
+        options.sqlCommenter !== true
+      )
+        return;
+      this.span = tracer.startSpan(shape.name, NOOP_SPAN_OPTIONS, parent);
+    } else if (options.captureParameters === true) {
+      const attributes = { ...shape.spanAttributes };
+      addParameters(attributes, query.values);
+      this.span = tracer.startSpan(shape.name, { kind: SpanKind.CLIENT, attributes }, parent);
+      this._activates = true;
+    } else {
+      this.span = tracer.startSpan(shape.name, shape.spanOptions, parent);
+      this._activates = true;
     }
-    this.span = tracer.startSpan(shape.name, { kind: SpanKind.CLIENT, attributes }, parent);
-    this._activates = attributes !== undefined;
     if (options.requestHook !== undefined)
       owner.call('requestHook', options.requestHook, this.span, query as never);
   }
