@@ -30,9 +30,18 @@ describe.skipIf(unreachable !== undefined)('@tracewire/mysql2 with no SDK regist
       expect(rows).toEqual([{ x: 7 }]);
       const [executed] = await pool.execute('SELECT ? AS y', [8]);
       expect(executed).toEqual([{ y: 8 }]);
-      await expect(pool.query('SELECT * FROM tw_no_such_table_at_all')).rejects.toMatchObject({ errno: 1146 });
+      await expect(pool.query('SELECT * FROM tw_no_such_table_at_all')).rejects.toMatchObject({
+        errno: 1146,
+      });
     }
-    expect(hooked.map(([kind]) => kind)).toEqual(['request', 'response', 'request', 'response', 'request', 'response']);
+    expect(hooked.map(([kind]) => kind)).toEqual([
+      'request',
+      'response',
+      'request',
+      'response',
+      'request',
+      'response',
+    ]);
     for (const [, span] of hooked) expect(span.isRecording()).toBe(false);
   });
 });
