@@ -72,6 +72,7 @@ const suites = [
       'tracewire-off',
       'floor',
       'floor-naive',
+      'floor-full',
       'official',
       'official-off',
     ],
