@@ -7,7 +7,9 @@ if (variant === 'tracewire' || variant === 'floor') setupSdk('on');
 if (variant === 'tracewire-off') setupSdk('off');
 
 const { default: Fastify } = await import('fastify');
-const { otelFastify } = await import('@tracewire/fastify');
+// TRACEWIRE_FASTIFY_MODULE=<path to a build's index.js>: another build of @tracewire/fastify, for
+// before/after comparisons (instructions.mjs passes the environment on).
+const { otelFastify } = await import(process.env.TRACEWIRE_FASTIFY_MODULE ?? '@tracewire/fastify');
 const { floorFastifyPlugin } = await import('./floor.mjs');
 const { answerDriver } = createRequire(import.meta.url)('./serve.cjs');
 

@@ -232,4 +232,46 @@ describe('HttpServerInstrumentation', () => {
     await telemetry.waitForSpans(1);
     expect(seen).toBe('/resolved/:id');
   });
+
+  it('captures response headers given straight to writeHead(status, headers)', async () => {
+    const url = await serve(
+      { ...withSdk(), captureResponseHeaders: ['X-Cache', 'set-cookie', 'x-absent'] },
+      (_req, res) => {
+        res.writeHead(200, { 'X-Cache': 'HIT', 'Set-Cookie': ['a=1', 'b=2'], 'x-other': 'nope' });
+        res.end('ok');
+      },
+    );
+    await rawRequest(url);
+    const [span] = await telemetry.waitForSpans(1);
+    expect(span?.attributes['http.response.header.x-cache']).toEqual(['HIT']);
+    expect(span?.attributes['http.response.header.set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(span?.attributes['http.response.header.x-absent']).toBeUndefined();
+    expect(span?.attributes['http.response.header.x-other']).toBeUndefined();
+  });
+
+  it("puts traceresponse into the framework's headers when start() is given them, not on the response", async () => {
+    const instrumentation = new HttpServerInstrumentation(withSdk(), {
+      name: 'test-adapter',
+      version: '1.0.0',
+    });
+    let onResponse: string[] | undefined;
+    server = await startServer((req, res) => {
+      // What a framework that sends its own headers with writeHead(status, headers) keeps (Fastify).
+      const headers: Record<string, string> = {};
+      instrumentation.start(req, res, {
+        header(name: string, value: string) {
+          headers[name] = value;
+        },
+      });
+      onResponse = res.getHeaderNames();
+      res.writeHead(200, { ...headers, 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+    const res = await rawRequest(server.url);
+    const [span] = await telemetry.waitForSpans(1);
+    expect(onResponse).toEqual([]);
+    expect(res.headers.traceresponse).toBe(
+      `00-${span?.spanContext().traceId}-${span?.spanContext().spanId}-01`,
+    );
+  });
 });

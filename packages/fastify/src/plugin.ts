@@ -57,6 +57,8 @@ interface RequestLike {
 interface ReplyLike {
   readonly raw: ServerResponse;
   readonly statusCode: number;
+  /** Fastify's reply headers, sent with `writeHead(status, headers)`. */
+  header(name: string, value: string): unknown;
 }
 
 type Done = (error?: Error) => void;
@@ -113,7 +115,9 @@ function createHooks(options: OtelFastifyOptions | undefined): Hooks {
     // reply) synchronously from here: calling it inside the span's context makes the span active
     // for all of it and for every async continuation started from it.
     onRequest: function otelFastifyOnRequest(request, reply, done): void {
-      const handle = instrumentation.start(request.raw, reply.raw);
+      // `traceresponse` goes into the reply's headers, not onto `reply.raw`: a header set on the Node
+      // response makes Node's writeHead copy every header of the reply through setHeader again.
+      const handle = instrumentation.start(request.raw, reply.raw, reply);
       if (handle === undefined) {
         // Ignored, or already instrumented by an outer tracewire instrumentation (e.g. a wrapper
         // around the server's request listener): expose that one, with Fastify's route.
@@ -122,7 +126,8 @@ function createHooks(options: OtelFastifyOptions | undefined): Hooks {
         done();
         return;
       }
-      let ctx = context.active();
+      const active = context.active();
+      let ctx = active;
       try {
         request.otel = handle;
         handle.setRoute(fastifyRoute(request));
@@ -131,7 +136,7 @@ function createHooks(options: OtelFastifyOptions | undefined): Hooks {
         instrumentation.diag.error('onRequest', 'could not attach the request telemetry', error);
       }
       // Without an SDK the handle's context is the active one: entering it again would only cost.
-      if (ctx === context.active()) done();
+      if (ctx === active) done();
       else context.with(ctx, done);
     },
     // Only for stream bodies: see onBodyStreamError.

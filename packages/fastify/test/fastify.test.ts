@@ -466,6 +466,34 @@ for (const [label, fastify] of FASTIFY_VERSIONS) {
         expect(res.headers.traceresponse).toBe(`00-${TRACE_ID}-${span?.spanContext().spanId}-01`);
       });
 
+      it('answers traceresponse as a reply header: nothing set on reply.raw, removable like any other', async () => {
+        // A header set on the Node response makes Node's writeHead copy every reply header through
+        // setHeader again: traceresponse lives in the reply's headers, as Fastify's own do.
+        const seen: Record<string, unknown> = {};
+        const url = await start((app) => {
+          app.get('/kept', async (_request, reply) => {
+            seen.reply = reply.getHeader('traceresponse');
+            seen.raw = reply.raw.getHeaderNames();
+            return 'ok';
+          });
+          app.get('/removed', async (_request, reply) => {
+            reply.removeHeader('traceresponse');
+            return 'ok';
+          });
+        });
+        const kept = await rawRequest(`${url}/kept`);
+        const [span] = await telemetry.waitForSpans(1);
+        expect(kept.headers.traceresponse).toBe(
+          `00-${span?.spanContext().traceId}-${span?.spanContext().spanId}-01`,
+        );
+        expect(seen.reply).toBe(kept.headers.traceresponse);
+        expect(seen.raw).toEqual([]);
+        const removed = await rawRequest(`${url}/removed`);
+        expect(removed.status).toBe(200);
+        expect(removed.headers.traceresponse).toBeUndefined();
+        await telemetry.waitForSpans(2);
+      });
+
       it('starts a new trace on a malformed traceparent, and the request is answered', async () => {
         const url = await start((app) => {
           app.get('/x', async () => 'ok');
