@@ -111,3 +111,36 @@ describe('connection accessors (grpc-js 1.10 has no getHost / getConnectionInfo)
     expect(parsePeer(peer)).toEqual(expected);
   });
 });
+
+describe('InFlight (rpc.*.active_requests, observed at collection)', () => {
+  it('reports each series as the real SDK collects it: counts, zeros kept, bounded with an overflow series', async () => {
+    const { createTelemetry } = await import('@tracewire/testing');
+    const { InFlight, MAX_IN_FLIGHT_SERIES } = await import('../src/internal/in-flight.js');
+    const telemetry = createTelemetry();
+    try {
+      const inFlight = new InFlight('_OTHER', { 'rpc.method': '_OTHER' });
+      telemetry.meterProvider
+        .getMeter('t')
+        .createObservableUpDownCounter('in.flight')
+        .addCallback((r) => inFlight.observe(r));
+      const a = { 'rpc.method': 'a' };
+      inFlight.add('a', a, 1);
+      inFlight.add('a', a, 1);
+      inFlight.add('b', { 'rpc.method': 'b' }, 1);
+      inFlight.add('b', { 'rpc.method': 'b' }, -1);
+      const points = await telemetry.points('in.flight');
+      const value = (m: string) => points.find((p) => p.attributes['rpc.method'] === m)?.value;
+      expect(value('a')).toBe(2);
+      expect(value('b')).toBe(0);
+
+      for (let i = 0; i < MAX_IN_FLIGHT_SERIES + 500; i++) inFlight.add(`m${i}`, { 'rpc.method': `m${i}` }, 1);
+      const many = await telemetry.points('in.flight');
+      expect(many.length).toBe(MAX_IN_FLIGHT_SERIES + 1);
+      // 2 + 1000 - 2 series fit, the other 502 calls share _OTHER.
+      expect(many.find((p) => p.attributes['rpc.method'] === '_OTHER')?.value).toBe(502);
+      expect(many.reduce((n, p) => n + p.value, 0)).toBe(2 + MAX_IN_FLIGHT_SERIES + 500);
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+});

@@ -3,10 +3,10 @@ import type {
   Counter,
   Histogram,
   Meter,
+  ObservableUpDownCounter,
   Span,
   TextMapPropagator,
   Tracer,
-  UpDownCounter,
 } from '@opentelemetry/api';
 import { createNoopMeter, ROOT_CONTEXT } from '@opentelemetry/api';
 import {
@@ -22,6 +22,8 @@ import { grpcMetadataGetter, type MetadataLike } from '../metadata-carrier.js';
 import type { GrpcInstrumentationOptions, GrpcMethodMatcher } from '../options.js';
 import { DEFAULT_IGNORE } from '../options.js';
 import {
+  ATTR_RPC_METHOD,
+  ATTR_RPC_SYSTEM_NAME,
   GRPC_LATENCY_BUCKETS,
   GRPC_SIZE_BUCKETS,
   METRIC_GRPC_CLIENT_ATTEMPT_DURATION,
@@ -38,8 +40,11 @@ import {
   METRIC_RPC_SERVER_ACTIVE_REQUESTS,
   METRIC_RPC_SERVER_CALL_DURATION,
   RPC_DURATION_BUCKETS,
+  RPC_METHOD_OTHER,
+  RPC_SYSTEM_GRPC,
 } from '../semconv.js';
 import { SCOPE_NAME, VERSION } from '../version.js';
+import { InFlight } from './in-flight.js';
 import { cap, MAX_METADATA_VALUE_LENGTH, MAX_METADATA_VALUES } from './limits.js';
 import { IgnoreList, type MethodInfo, MethodTable } from './method.js';
 
@@ -51,8 +56,8 @@ import { IgnoreList, type MethodInfo, MethodTable } from './method.js';
 export interface RpcInstruments {
   /** `rpc.<side>.call.duration` */
   duration: Histogram<Attributes> | undefined;
-  /** `rpc.<side>.active_requests` */
-  active: UpDownCounter<Attributes> | undefined;
+  /** `rpc.<side>.active_requests`, observed from {@link GrpcInstrumentation.inFlight} */
+  active: ObservableUpDownCounter<Attributes> | undefined;
   /** `grpc.server.call.started` / `grpc.client.attempt.started` */
   started: Counter<Attributes> | undefined;
   /** `grpc.server.call.duration` / `grpc.client.attempt.duration` */
@@ -87,6 +92,11 @@ export abstract class GrpcInstrumentation {
   /** Whether the gRFC A66 metrics (`grpc.*`) are recorded. */
   readonly grpcMetrics: boolean;
   readonly #propagatorOption: TextMapPropagator | undefined;
+  /** The calls in flight, per attribute set of `rpc.<side>.active_requests`. */
+  readonly inFlight: InFlight = new InFlight(RPC_METHOD_OTHER, {
+    [ATTR_RPC_SYSTEM_NAME]: RPC_SYSTEM_GRPC,
+    [ATTR_RPC_METHOD]: RPC_METHOD_OTHER,
+  });
   /**
    * What {@link extractContext} is given for a call's request metadata: made once (the propagator
    * left unset is resolved by `extractContext` per call, as {@link propagator} does).
@@ -104,7 +114,7 @@ export abstract class GrpcInstrumentation {
     this.grpcMetrics = grpc;
     this.#tracer = new LazyTracer(options?.tracerProvider, SCOPE_NAME, VERSION);
     this.#instruments = new LazyInstruments(options?.meterProvider, SCOPE_NAME, VERSION, (meter) =>
-      createInstruments(meter, side, otel, grpc),
+      createInstruments(meter, side, otel, grpc, this.inFlight),
     );
     this.#propagatorOption = options?.propagator;
     this.extractOptions = Object.freeze({
@@ -186,10 +196,9 @@ export abstract class GrpcInstrumentation {
    */
   startCall(instruments: RpcInstruments, info: MethodInfo, activeAttributes: Attributes): void {
     const side = this.side;
-    try {
-      instruments.active?.add(1, activeAttributes);
-    } catch (error) {
-      this.diag.error(`${side}-metrics`, `could not increment rpc.${side}.active_requests`, error);
+    // No SDK (the no-op meter): not counted, and not uncounted at the end (same instruments object).
+    if (instruments.active !== undefined && !instruments.noop) {
+      this.inFlight.add(inFlightKey(activeAttributes), activeAttributes, 1);
     }
     try {
       instruments.started?.add(1, this.grpcStartAttributes(info));
@@ -231,13 +240,8 @@ export abstract class GrpcInstrumentation {
         this.diag.error(`${side}-metrics`, `could not record rpc.${side}.call.duration`, error);
       }
     }
-    const active = instruments.active;
-    if (active !== undefined) {
-      try {
-        active.add(-1, activeAttributes);
-      } catch (error) {
-        this.diag.error(`${side}-metrics`, `could not decrement rpc.${side}.active_requests`, error);
-      }
+    if (instruments.active !== undefined && !instruments.noop) {
+      this.inFlight.add(inFlightKey(activeAttributes), activeAttributes, -1);
     }
     const grpcDuration = instruments.grpcDuration;
     if (grpcDuration !== undefined) {
@@ -284,11 +288,21 @@ export abstract class GrpcInstrumentation {
   }
 }
 
+/**
+ * The series of an in-flight attribute set: its method (the server's sets differ by `rpc.method`
+ * alone; the client's one set has none).
+ */
+function inFlightKey(attributes: Attributes): string {
+  const method = attributes[ATTR_RPC_METHOD];
+  return typeof method === 'string' ? method : '';
+}
+
 function createInstruments(
   meter: Meter,
   side: 'server' | 'client',
   otel: boolean,
   grpc: boolean,
+  inFlight: InFlight,
 ): RpcInstruments {
   const server = side === 'server';
   const latency = { explicitBucketBoundaries: [...GRPC_LATENCY_BUCKETS] };
@@ -314,7 +328,7 @@ function createInstruments(
         advice: { explicitBucketBoundaries: [...RPC_DURATION_BUCKETS] },
       },
     );
-    out.active = meter.createUpDownCounter(
+    const active = meter.createObservableUpDownCounter(
       server ? METRIC_RPC_SERVER_ACTIVE_REQUESTS : METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
       {
         description: server
@@ -323,6 +337,8 @@ function createInstruments(
         unit: '{call}',
       },
     );
+    active.addCallback((result) => inFlight.observe(result));
+    out.active = active;
   }
   if (grpc) {
     // gRFC A66: names, units and bucket boundaries (given as advice; a View can override them).
