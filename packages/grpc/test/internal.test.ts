@@ -133,7 +133,8 @@ describe('InFlight (rpc.*.active_requests, observed at collection)', () => {
       expect(value('a')).toBe(2);
       expect(value('b')).toBe(0);
 
-      for (let i = 0; i < MAX_IN_FLIGHT_SERIES + 500; i++) inFlight.add(`m${i}`, { 'rpc.method': `m${i}` }, 1);
+      for (let i = 0; i < MAX_IN_FLIGHT_SERIES + 500; i++)
+        inFlight.add(`m${i}`, { 'rpc.method': `m${i}` }, 1);
       const many = await telemetry.points('in.flight');
       expect(many.length).toBe(MAX_IN_FLIGHT_SERIES + 1);
       // 2 + 1000 - 2 series fit, the other 502 calls share _OTHER.
