@@ -71,7 +71,7 @@ export {
   METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
   METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from './semconv.js';
-export type { HttpServerAdapter, ServerRequest } from './server/http-server.js';
+export type { HttpServerAdapter, ResponseHeaderSink, ServerRequest } from './server/http-server.js';
 export { getServerRequest, HttpServerInstrumentation } from './server/http-server.js';
 export { METHOD_OTHER, normalizeMethod } from './server/method.js';
 export type { HttpRpcMetadata } from './server/official.js';
