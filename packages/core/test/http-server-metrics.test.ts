@@ -44,4 +44,21 @@ describe('HttpServerMetrics.activeRequests', () => {
     expect(points.find((p) => p.attributes['http.request.method'] === '_OTHER')?.value).toBe(800);
     expect(points.reduce((n, p) => n + p.value, 0)).toBe(1000);
   });
+
+  it('two instances on one meter (two apps, same adapter) add into the same series', async () => {
+    telemetry.reset();
+    const a = new HttpServerMetrics(telemetry.meterProvider, 'test', '0.0.0').get().activeRequests;
+    const b = new HttpServerMetrics(telemetry.meterProvider, 'test', '0.0.0').get().activeRequests;
+    const get = { 'http.request.method': 'GET', 'url.scheme': 'http' };
+    a.add(1, get);
+    a.add(1, get);
+    b.add(1, { ...get });
+    const points = await telemetry.points('http.server.active_requests');
+    expect(points).toHaveLength(1);
+    expect(points[0]?.value).toBe(3);
+    b.add(-1, get);
+    a.add(-1, get);
+    a.add(-1, get);
+    expect((await telemetry.points('http.server.active_requests'))[0]?.value).toBe(0);
+  });
 });

@@ -296,3 +296,65 @@ describe('the client interceptor between interceptors that defer every step', ()
     expect(spans.filter((s) => s.attributes['rpc.status_code'] === 'FAILED_PRECONDITION')).toHaveLength(1);
   });
 });
+
+describe('rpc.*.active_requests with several interceptors on one meter', () => {
+  it('two clients of one target (each with its own interceptor) and two servers add into the same series', async () => {
+    const release = deferred();
+    const arrived: (() => void)[] = [];
+    const started = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (arrived.length >= n ? resolve() : setTimeout(check, 5));
+        check();
+      });
+    const providers = { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider };
+    const slow = {
+      ...impl,
+      getOrder(_call: unknown, callback: grpc.sendUnaryData<Order>) {
+        arrived.push(() => undefined);
+        void release.promise.then(() => callback(null, { id: 'x', traceId: '', spanId: '' }));
+      },
+    };
+    const ports: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = new grpc.Server({ interceptors: [otelGrpcServerInterceptor(providers)] });
+      servers.push(server);
+      server.addService(Orders.service, slow as unknown as grpc.UntypedServiceImplementation);
+      ports.push(
+        await new Promise<number>((resolve, reject) =>
+          server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+            e ? reject(e) : resolve(p),
+          ),
+        ),
+      );
+    }
+    // Two clients of the first server, each with an interceptor of its own, and one of the second.
+    const target = `127.0.0.1:${ports[0]}`;
+    const mk = (t: string) => {
+      const client = new Orders(t, grpc.credentials.createInsecure(), {
+        interceptors: [otelGrpcClientInterceptor({ ...providers, target: t })],
+      });
+      clients.push(client);
+      return client;
+    };
+    const calls = [
+      getOrder(mk(target), { id: '1' }),
+      getOrder(mk(target), { id: '2' }),
+      getOrder(mk(target), { id: '3' }),
+      getOrder(mk(`127.0.0.1:${ports[1]}`), { id: '4' }),
+    ];
+    await started(4);
+    const client = await telemetry.points('rpc.client.active_requests');
+    const server = await telemetry.points('rpc.server.active_requests');
+    const toFirst = client.filter((p) => p.attributes['server.port'] === ports[0]);
+    expect(toFirst).toHaveLength(1);
+    expect(toFirst[0]?.value).toBe(3);
+    expect(client.reduce((n, p) => n + p.value, 0)).toBe(4);
+    // Both servers serve the same method: one series, 4 calls in flight.
+    expect(server).toHaveLength(1);
+    expect(server[0]?.value).toBe(4);
+    release.resolve();
+    await Promise.all(calls);
+    expect((await telemetry.points('rpc.client.active_requests')).every((p) => p.value === 0)).toBe(true);
+    expect((await telemetry.points('rpc.server.active_requests')).every((p) => p.value === 0)).toBe(true);
+  });
+});

@@ -50,11 +50,37 @@ function createHttpServerInstruments(meter: Meter): HttpServerInstruments {
       duration,
       activeRequests: meter.createUpDownCounter(METRIC_HTTP_SERVER_ACTIVE_REQUESTS, options),
     };
-  const activeRequests = new InFlightRequests();
-  meter
-    .createObservableUpDownCounter(METRIC_HTTP_SERVER_ACTIVE_REQUESTS, options)
-    .addCallback((result) => activeRequests.observe(result));
-  return { duration, activeRequests };
+  return { duration, activeRequests: sharedInFlight(meter, options) };
+}
+
+/**
+ * Where the in-flight counts of each meter live: one set of counts and one callback per meter (the
+ * SDK gives every middleware of the same adapter the same meter), so two middlewares (two apps, or
+ * two copies of this package) add into the same series instead of each reporting its own value
+ * for the same attribute set, which the SDK would not add up. Global, under a `Symbol.for` key.
+ */
+const REGISTRY = Symbol.for('tracewire.core.http.server.inFlight.v1');
+
+function sharedInFlight(
+  meter: Meter,
+  options: { description: string; unit: string },
+): UpDownCounter<Attributes> {
+  const global = globalThis as { [REGISTRY]?: WeakMap<Meter, UpDownCounter<Attributes>> };
+  let registry = global[REGISTRY];
+  if (registry === undefined) {
+    registry = new WeakMap();
+    global[REGISTRY] = registry;
+  }
+  let counts = registry.get(meter);
+  if (counts === undefined) {
+    const created = new InFlightRequests();
+    meter
+      .createObservableUpDownCounter(METRIC_HTTP_SERVER_ACTIVE_REQUESTS, options)
+      .addCallback((result) => created.observe(result));
+    counts = created;
+    registry.set(meter, counts);
+  }
+  return counts;
 }
 
 /** At most this many in-flight series (see {@link InFlightRequests}). */

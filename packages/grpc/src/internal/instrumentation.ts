@@ -3,7 +3,6 @@ import type {
   Counter,
   Histogram,
   Meter,
-  ObservableUpDownCounter,
   Span,
   TextMapPropagator,
   Tracer,
@@ -56,8 +55,8 @@ import { IgnoreList, type MethodInfo, MethodTable } from './method.js';
 export interface RpcInstruments {
   /** `rpc.<side>.call.duration` */
   duration: Histogram<Attributes> | undefined;
-  /** `rpc.<side>.active_requests`, observed from {@link GrpcInstrumentation.inFlight} */
-  active: ObservableUpDownCounter<Attributes> | undefined;
+  /** `rpc.<side>.active_requests`: the counts it reports (shared by every interceptor on the meter). */
+  active: InFlight | undefined;
   /** `grpc.server.call.started` / `grpc.client.attempt.started` */
   started: Counter<Attributes> | undefined;
   /** `grpc.server.call.duration` / `grpc.client.attempt.duration` */
@@ -92,11 +91,6 @@ export abstract class GrpcInstrumentation {
   /** Whether the gRFC A66 metrics (`grpc.*`) are recorded. */
   readonly grpcMetrics: boolean;
   readonly #propagatorOption: TextMapPropagator | undefined;
-  /** The calls in flight, per attribute set of `rpc.<side>.active_requests`. */
-  readonly inFlight: InFlight = new InFlight(RPC_METHOD_OTHER, {
-    [ATTR_RPC_SYSTEM_NAME]: RPC_SYSTEM_GRPC,
-    [ATTR_RPC_METHOD]: RPC_METHOD_OTHER,
-  });
   /**
    * What {@link extractContext} is given for a call's request metadata: made once (the propagator
    * left unset is resolved by `extractContext` per call, as {@link propagator} does).
@@ -114,7 +108,7 @@ export abstract class GrpcInstrumentation {
     this.grpcMetrics = grpc;
     this.#tracer = new LazyTracer(options?.tracerProvider, SCOPE_NAME, VERSION);
     this.#instruments = new LazyInstruments(options?.meterProvider, SCOPE_NAME, VERSION, (meter) =>
-      createInstruments(meter, side, otel, grpc, this.inFlight),
+      createInstruments(meter, side, otel, grpc),
     );
     this.#propagatorOption = options?.propagator;
     this.extractOptions = Object.freeze({
@@ -197,9 +191,7 @@ export abstract class GrpcInstrumentation {
   startCall(instruments: RpcInstruments, info: MethodInfo, activeAttributes: Attributes): void {
     const side = this.side;
     // No SDK (the no-op meter): not counted, and not uncounted at the end (same instruments object).
-    if (instruments.active !== undefined && !instruments.noop) {
-      this.inFlight.add(inFlightKey(activeAttributes), activeAttributes, 1);
-    }
+    instruments.active?.add(inFlightKey(activeAttributes), activeAttributes, 1);
     try {
       instruments.started?.add(1, this.grpcStartAttributes(info));
     } catch (error) {
@@ -240,9 +232,7 @@ export abstract class GrpcInstrumentation {
         this.diag.error(`${side}-metrics`, `could not record rpc.${side}.call.duration`, error);
       }
     }
-    if (instruments.active !== undefined && !instruments.noop) {
-      this.inFlight.add(inFlightKey(activeAttributes), activeAttributes, -1);
-    }
+    instruments.active?.add(inFlightKey(activeAttributes), activeAttributes, -1);
     const grpcDuration = instruments.grpcDuration;
     if (grpcDuration !== undefined) {
       try {
@@ -289,12 +279,13 @@ export abstract class GrpcInstrumentation {
 }
 
 /**
- * The series of an in-flight attribute set: its method (the server's sets differ by `rpc.method`
- * alone; the client's one set has none).
+ * The series of an in-flight attribute set: the server's sets differ by `rpc.method` alone, the
+ * client's (one per interceptor) by `server.address` and `server.port`.
  */
 function inFlightKey(attributes: Attributes): string {
   const method = attributes[ATTR_RPC_METHOD];
-  return typeof method === 'string' ? method : '';
+  if (typeof method === 'string') return method;
+  return `${String(attributes['server.address'] ?? '')}:${String(attributes['server.port'] ?? '')}`;
 }
 
 function createInstruments(
@@ -302,7 +293,6 @@ function createInstruments(
   side: 'server' | 'client',
   otel: boolean,
   grpc: boolean,
-  inFlight: InFlight,
 ): RpcInstruments {
   const server = side === 'server';
   const latency = { explicitBucketBoundaries: [...GRPC_LATENCY_BUCKETS] };
@@ -328,17 +318,8 @@ function createInstruments(
         advice: { explicitBucketBoundaries: [...RPC_DURATION_BUCKETS] },
       },
     );
-    const active = meter.createObservableUpDownCounter(
-      server ? METRIC_RPC_SERVER_ACTIVE_REQUESTS : METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
-      {
-        description: server
-          ? 'Number of gRPC calls in flight on the server.'
-          : 'Number of gRPC calls in flight on the client.',
-        unit: '{call}',
-      },
-    );
-    active.addCallback((result) => inFlight.observe(result));
-    out.active = active;
+    // No SDK (the no-op meter): nothing to count for.
+    if (!out.noop) out.active = sharedInFlight(meter, side);
   }
   if (grpc) {
     // gRFC A66: names, units and bucket boundaries (given as advice; a View can override them).
@@ -391,4 +372,49 @@ function createInstruments(
     }
   }
   return out;
+}
+
+/**
+ * Where the in-flight counts of each meter live: one set of counts and one observable counter per
+ * meter and side (the SDK gives every interceptor of this package the same meter), so two
+ * interceptors (two clients of one target, two servers, or two copies of this package) add into the
+ * same series instead of each reporting its own value for the same attribute set, which the SDK
+ * would not add up. Global, under a `Symbol.for` key.
+ */
+const REGISTRY = Symbol.for('tracewire.grpc.inFlight.v1');
+
+function sharedInFlight(meter: Meter, side: 'server' | 'client'): InFlight {
+  const global = globalThis as { [REGISTRY]?: WeakMap<Meter, { server?: InFlight; client?: InFlight }> };
+  let registry = global[REGISTRY];
+  if (registry === undefined) {
+    registry = new WeakMap();
+    global[REGISTRY] = registry;
+  }
+  let sides = registry.get(meter);
+  if (sides === undefined) {
+    sides = {};
+    registry.set(meter, sides);
+  }
+  let inFlight = sides[side];
+  if (inFlight === undefined) {
+    const server = side === 'server';
+    const created = new InFlight(RPC_METHOD_OTHER, {
+      [ATTR_RPC_SYSTEM_NAME]: RPC_SYSTEM_GRPC,
+      [ATTR_RPC_METHOD]: RPC_METHOD_OTHER,
+    });
+    meter
+      .createObservableUpDownCounter(
+        server ? METRIC_RPC_SERVER_ACTIVE_REQUESTS : METRIC_RPC_CLIENT_ACTIVE_REQUESTS,
+        {
+          description: server
+            ? 'Number of gRPC calls in flight on the server.'
+            : 'Number of gRPC calls in flight on the client.',
+          unit: '{call}',
+        },
+      )
+      .addCallback((result) => created.observe(result));
+    inFlight = created;
+    sides[side] = inFlight;
+  }
+  return inFlight;
 }
